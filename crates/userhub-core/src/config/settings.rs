@@ -1,0 +1,564 @@
+//! The service's typed settings and their defaults.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+
+use super::{ConfigError, ConfigSource, Secret};
+use crate::Email;
+
+/// The placeholder the reference ships; refused outside development.
+pub const PLACEHOLDER: &str = "changethis";
+
+/// `development` (local, relaxed) or a deployed environment (strict).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Deployed(String),
+}
+
+impl Environment {
+    pub fn is_development(&self) -> bool {
+        matches!(self, Self::Development)
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Development => "development",
+            Self::Deployed(name) => name,
+        }
+    }
+}
+
+/// Listener and request handling.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// `USERHUB_BIND`: address of the API/UI listener.
+    pub bind: SocketAddr,
+    /// `USERHUB_SHUTDOWN_TIMEOUT_SECONDS`: drain deadline after SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// `USERHUB_REQUEST_TIMEOUT_SECONDS`.
+    pub request_timeout: Duration,
+    /// `USERHUB_BODY_LIMIT_BYTES`.
+    pub body_limit_bytes: usize,
+    /// `USERHUB_HASH_CONCURRENCY`: password hashes computed at once.
+    pub hash_concurrency: usize,
+    /// `FRONTEND_HOST` plus `BACKEND_CORS_ORIGINS`, without trailing slashes.
+    pub cors_origins: Vec<String>,
+    /// `USERHUB_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Database connection and pool.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `DATABASE_URL` (or built from `POSTGRES_*`); SQLite file in the data
+    /// directory when unset.
+    pub url: Secret,
+    /// `USERHUB_DB_POOL_SIZE`.
+    pub pool_size: u32,
+    /// `USERHUB_DB_ACQUIRE_TIMEOUT_SECONDS`.
+    pub acquire_timeout: Duration,
+    /// `USERHUB_MIGRATE_ON_START`.
+    pub migrate_on_start: bool,
+}
+
+/// SMTP; mail is enabled only when `SMTP_HOST` and `EMAILS_FROM_EMAIL` are set.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub host: Option<String>,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub tls: bool,
+    pub ssl: bool,
+    pub from_email: Option<String>,
+    pub from_name: Option<String>,
+    /// `USERHUB_SMTP_TIMEOUT_SECONDS`.
+    pub timeout: Duration,
+}
+
+impl MailSettings {
+    pub fn enabled(&self) -> bool {
+        self.host.is_some() && self.from_email.is_some()
+    }
+}
+
+/// Login and password-recovery throttling.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    /// `USERHUB_LOGIN_MAX_FAILURES` per account within the window.
+    pub login_max_failures: u32,
+    /// `USERHUB_LOGIN_FAILURE_WINDOW_SECONDS`.
+    pub login_failure_window: Duration,
+    /// `USERHUB_IP_BURST`: token-bucket size per client IP.
+    pub ip_burst: u32,
+    /// `USERHUB_IP_REFILL_PER_SECOND`.
+    pub ip_refill_per_second: f64,
+}
+
+/// Everything the service needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub project_name: String,
+    /// `USERHUB_DATA_DIR`: SQLite database and the generated development key.
+    pub data_dir: PathBuf,
+    pub secret_key: Secret,
+    /// True when `SECRET_KEY` was generated (development only).
+    pub secret_key_generated: bool,
+    pub access_token_expire_minutes: i64,
+    pub email_reset_token_expire_hours: i64,
+    /// `FRONTEND_HOST`: base of links in emails, and a CORS origin.
+    pub frontend_host: String,
+    pub first_superuser: Option<Email>,
+    pub first_superuser_password: Option<Secret>,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub mail: MailSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+impl Settings {
+    /// Builds settings from `src`. `default_env` is the environment when
+    /// neither `ENVIRONMENT` nor `FASTAPI_ENV` is set (`serve` passes
+    /// development, the production subcommands a deployed one). May create
+    /// the data directory and, in development, a persisted `SECRET_KEY`.
+    pub fn load(src: &ConfigSource, default_env: Environment) -> Result<Self, ConfigError> {
+        let environment = match src.raw_any(&["ENVIRONMENT", "FASTAPI_ENV"]) {
+            None => default_env,
+            Some((_, v)) => match v.trim().to_ascii_lowercase().as_str() {
+                "development" | "dev" | "local" => Environment::Development,
+                other => Environment::Deployed(other.to_owned()),
+            },
+        };
+        let dev = environment.is_development();
+        let data_dir = PathBuf::from(src.raw("USERHUB_DATA_DIR").unwrap_or("data"));
+
+        let (secret_key, secret_key_generated) = match src.raw("SECRET_KEY") {
+            Some(k) => (Secret::new(k), false),
+            None if dev => (load_or_create_dev_key(&data_dir)?, true),
+            None => {
+                return Err(ConfigError::new(
+                    "SECRET_KEY",
+                    "required outside development (for example: openssl rand -base64 32)",
+                ));
+            }
+        };
+
+        let default_bind = if dev {
+            "127.0.0.1:8000"
+        } else {
+            "0.0.0.0:8000"
+        };
+        let bind = src.parse_or(
+            "USERHUB_BIND",
+            default_bind.parse().expect("valid literal"),
+            "an address like 0.0.0.0:8000",
+        )?;
+        let frontend_host = src
+            .raw("FRONTEND_HOST")
+            .unwrap_or("http://localhost:8000")
+            .trim_end_matches('/')
+            .to_owned();
+        let mut cors_origins = vec![frontend_host.clone()];
+        for origin in src.list("BACKEND_CORS_ORIGINS") {
+            let origin = origin.trim_end_matches('/').to_owned();
+            if !cors_origins.contains(&origin) {
+                cors_origins.push(origin);
+            }
+        }
+        let trusted_proxies = src
+            .list("USERHUB_TRUSTED_PROXIES")
+            .iter()
+            .map(|s| {
+                s.parse().map_err(|_| {
+                    ConfigError::new(
+                        "USERHUB_TRUSTED_PROXIES",
+                        format!("expected IP addresses, got {s:?}"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let server = ServerSettings {
+            bind,
+            shutdown_timeout: secs(src, "USERHUB_SHUTDOWN_TIMEOUT_SECONDS", 20)?,
+            request_timeout: secs(src, "USERHUB_REQUEST_TIMEOUT_SECONDS", 30)?,
+            body_limit_bytes: src.parse_or(
+                "USERHUB_BODY_LIMIT_BYTES",
+                1024 * 1024,
+                "a number of bytes",
+            )?,
+            hash_concurrency: positive(src, "USERHUB_HASH_CONCURRENCY", cpus)?,
+            cors_origins,
+            trusted_proxies,
+        };
+
+        let database = DatabaseSettings {
+            url: database_url(src, &data_dir)?,
+            pool_size: positive(src, "USERHUB_DB_POOL_SIZE", 10)? as u32,
+            acquire_timeout: secs(src, "USERHUB_DB_ACQUIRE_TIMEOUT_SECONDS", 5)?,
+            migrate_on_start: src.bool_or("USERHUB_MIGRATE_ON_START", true)?,
+        };
+
+        let mail = MailSettings {
+            host: src.string("SMTP_HOST"),
+            port: src.parse_or("SMTP_PORT", 587, "a port number")?,
+            user: src.string("SMTP_USER"),
+            password: src.raw("SMTP_PASSWORD").map(Secret::new),
+            tls: src.bool_or("SMTP_TLS", true)?,
+            ssl: src.bool_or("SMTP_SSL", false)?,
+            from_email: src.string("EMAILS_FROM_EMAIL"),
+            from_name: src.string("EMAILS_FROM_NAME"),
+            timeout: secs(src, "USERHUB_SMTP_TIMEOUT_SECONDS", 10)?,
+        };
+        if mail.tls && mail.ssl && src.raw("SMTP_TLS").is_some() {
+            return Err(ConfigError::new(
+                "SMTP_SSL",
+                "SMTP_TLS (STARTTLS) and SMTP_SSL (implicit TLS) cannot both be true",
+            ));
+        }
+        if let Some(from) = &mail.from_email {
+            Email::parse(from).map_err(|e| ConfigError::new("EMAILS_FROM_EMAIL", e.msg))?;
+        }
+
+        let rate_limit = RateLimitSettings {
+            login_max_failures: positive(src, "USERHUB_LOGIN_MAX_FAILURES", 10)? as u32,
+            login_failure_window: secs(src, "USERHUB_LOGIN_FAILURE_WINDOW_SECONDS", 900)?,
+            ip_burst: positive(src, "USERHUB_IP_BURST", 300)? as u32,
+            ip_refill_per_second: src.parse_or("USERHUB_IP_REFILL_PER_SECOND", 1.0, "a number")?,
+        };
+        if !(rate_limit.ip_refill_per_second > 0.0 && rate_limit.ip_refill_per_second.is_finite()) {
+            return Err(ConfigError::new(
+                "USERHUB_IP_REFILL_PER_SECOND",
+                "must be a positive number",
+            ));
+        }
+
+        let first_superuser = match src.raw("FIRST_SUPERUSER") {
+            Some(raw) => {
+                Some(Email::parse(raw).map_err(|e| ConfigError::new("FIRST_SUPERUSER", e.msg))?)
+            }
+            None => None,
+        };
+        let first_superuser_password = src.raw("FIRST_SUPERUSER_PASSWORD").map(Secret::new);
+        if let Some(p) = &first_superuser_password
+            && crate::Password::parse(p.expose()).is_err()
+        {
+            return Err(ConfigError::new(
+                "FIRST_SUPERUSER_PASSWORD",
+                "must be 8 to 128 characters",
+            ));
+        }
+
+        let settings = Self {
+            project_name: src.raw("PROJECT_NAME").unwrap_or("Userhub").to_owned(),
+            access_token_expire_minutes: positive(src, "ACCESS_TOKEN_EXPIRE_MINUTES", 11_520)?
+                as i64,
+            email_reset_token_expire_hours: positive(src, "EMAIL_RESET_TOKEN_EXPIRE_HOURS", 48)?
+                as i64,
+            environment,
+            data_dir,
+            secret_key,
+            secret_key_generated,
+            frontend_host,
+            first_superuser,
+            first_superuser_password,
+            server,
+            database,
+            mail,
+            rate_limit,
+        };
+        settings.refuse_placeholders(src)?;
+        Ok(settings)
+    }
+
+    /// Outside development, the reference's placeholder secret is refused.
+    fn refuse_placeholders(&self, src: &ConfigSource) -> Result<(), ConfigError> {
+        if self.environment.is_development() {
+            return Ok(());
+        }
+        let placeholder = |var: &str| {
+            ConfigError::new(
+                var,
+                format!(
+                    "is the placeholder {PLACEHOLDER:?}; set a real secret outside development"
+                ),
+            )
+        };
+        if self.secret_key.expose() == PLACEHOLDER {
+            return Err(placeholder("SECRET_KEY"));
+        }
+        if self
+            .first_superuser_password
+            .as_ref()
+            .is_some_and(|p| p.expose() == PLACEHOLDER)
+        {
+            return Err(placeholder("FIRST_SUPERUSER_PASSWORD"));
+        }
+        if src.raw("POSTGRES_PASSWORD") == Some(PLACEHOLDER) {
+            return Err(placeholder("POSTGRES_PASSWORD"));
+        }
+        if url_password(self.database.url.expose()).as_deref() == Some(PLACEHOLDER) {
+            return Err(placeholder("DATABASE_URL"));
+        }
+        Ok(())
+    }
+
+    /// Whether the database is PostgreSQL (else SQLite).
+    pub fn is_postgres(&self) -> bool {
+        let url = self.database.url.expose();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+}
+
+fn secs(src: &ConfigSource, var: &str, default: u64) -> Result<Duration, ConfigError> {
+    let v: f64 = src.parse_or(var, default as f64, "a number of seconds")?;
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(ConfigError::new(
+            var,
+            "must be a positive number of seconds",
+        ));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn positive(src: &ConfigSource, var: &str, default: usize) -> Result<usize, ConfigError> {
+    let v: usize = src.parse_or(var, default, "a positive whole number")?;
+    if v == 0 {
+        return Err(ConfigError::new(var, "must be at least 1"));
+    }
+    Ok(v)
+}
+
+fn database_url(src: &ConfigSource, data_dir: &Path) -> Result<Secret, ConfigError> {
+    if let Some(url) = src.raw("DATABASE_URL") {
+        let ok = ["postgres://", "postgresql://", "sqlite:"]
+            .iter()
+            .any(|p| url.starts_with(p));
+        if !ok {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "expected a postgres://, postgresql:// or sqlite: URL",
+            ));
+        }
+        return Ok(Secret::new(url));
+    }
+    if let Some(server) = src.raw("POSTGRES_SERVER") {
+        let port: u16 = src.parse_or("POSTGRES_PORT", 5432, "a port number")?;
+        let user = src.raw("POSTGRES_USER").unwrap_or("postgres");
+        let password = src.raw("POSTGRES_PASSWORD").unwrap_or("");
+        let db = src.raw("POSTGRES_DB").unwrap_or("app");
+        return Ok(Secret::new(format!(
+            "postgres://{}:{}@{server}:{port}/{db}",
+            encode(user),
+            encode(password)
+        )));
+    }
+    Ok(Secret::new(format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("userhub.db").display()
+    )))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn url_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.split_once('@')?.0;
+    Some(userinfo.split_once(':')?.1.to_owned())
+}
+
+fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret, ConfigError> {
+    let path = data_dir.join("secret_key");
+    let io_err = |e: std::io::Error| {
+        ConfigError::new(
+            "USERHUB_DATA_DIR",
+            format!("cannot use {}: {e}", path.display()),
+        )
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let key = existing.trim();
+        if !key.is_empty() {
+            return Ok(Secret::new(key));
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(io_err)?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&path, &key).map_err(io_err)?;
+    Ok(Secret::new(key))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployed<'a>(
+        extra: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut pairs = vec![
+            ("SECRET_KEY", "a-real-secret"),
+            ("ENVIRONMENT", "production"),
+        ];
+        pairs.extend(extra);
+        Settings::load(
+            &ConfigSource::from_pairs(pairs),
+            Environment::Deployed("production".into()),
+        )
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = deployed([]).unwrap();
+        assert_eq!(s.access_token_expire_minutes, 11_520);
+        assert_eq!(s.email_reset_token_expire_hours, 48);
+        assert_eq!(s.mail.port, 587);
+        assert!(s.mail.tls && !s.mail.ssl && !s.mail.enabled());
+        assert_eq!(s.rate_limit.login_max_failures, 10);
+        assert_eq!(s.rate_limit.ip_burst, 300);
+        assert!(!s.is_postgres());
+    }
+
+    #[test]
+    fn placeholders_are_refused_outside_development() {
+        assert_eq!(
+            deployed([("SECRET_KEY", "changethis")]).unwrap_err().var,
+            "SECRET_KEY"
+        );
+        assert_eq!(
+            deployed([("FIRST_SUPERUSER_PASSWORD", "changethis")])
+                .unwrap_err()
+                .var,
+            "FIRST_SUPERUSER_PASSWORD"
+        );
+        assert_eq!(
+            deployed([
+                ("POSTGRES_SERVER", "db"),
+                ("POSTGRES_PASSWORD", "changethis")
+            ])
+            .unwrap_err()
+            .var,
+            "POSTGRES_PASSWORD"
+        );
+        assert_eq!(
+            deployed([("DATABASE_URL", "postgres://u:changethis@db/app")])
+                .unwrap_err()
+                .var,
+            "DATABASE_URL"
+        );
+    }
+
+    #[test]
+    fn secret_key_is_required_outside_development() {
+        let src = ConfigSource::from_pairs([("ENVIRONMENT", "staging")]);
+        assert_eq!(
+            Settings::load(&src, Environment::Development)
+                .unwrap_err()
+                .var,
+            "SECRET_KEY"
+        );
+    }
+
+    #[test]
+    fn development_generates_and_persists_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir_s = dir.path().to_str().unwrap();
+        let src = ConfigSource::from_pairs([("USERHUB_DATA_DIR", dir_s), ("SECRET_KEY", "")]);
+        let a = Settings::load(&src, Environment::Development).unwrap();
+        let b = Settings::load(&src, Environment::Development).unwrap();
+        assert!(a.secret_key_generated);
+        assert_eq!(a.secret_key, b.secret_key);
+        assert!(a.secret_key.expose().len() >= 40);
+        assert!(a.database.url.expose().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn fastapi_env_and_local_are_development() {
+        let src =
+            ConfigSource::from_pairs([("FASTAPI_ENV", "local"), ("SECRET_KEY", "changethis")]);
+        assert!(
+            Settings::load(&src, Environment::Deployed("x".into()))
+                .unwrap()
+                .environment
+                .is_development()
+        );
+    }
+
+    #[test]
+    fn postgres_parts_build_a_url() {
+        let s = deployed([
+            ("POSTGRES_SERVER", "db"),
+            ("POSTGRES_USER", "app"),
+            ("POSTGRES_PASSWORD", "p@ss"),
+            ("POSTGRES_DB", "app"),
+        ])
+        .unwrap();
+        assert_eq!(s.database.url.expose(), "postgres://app:p%40ss@db:5432/app");
+        assert!(s.is_postgres());
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        assert_eq!(
+            deployed([("USERHUB_BIND", "nope")]).unwrap_err().var,
+            "USERHUB_BIND"
+        );
+        assert_eq!(
+            deployed([("FIRST_SUPERUSER", "not-an-email")])
+                .unwrap_err()
+                .var,
+            "FIRST_SUPERUSER"
+        );
+        assert_eq!(
+            deployed([("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            deployed([("USERHUB_DB_POOL_SIZE", "0")]).unwrap_err().var,
+            "USERHUB_DB_POOL_SIZE"
+        );
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let s = deployed([
+            ("SMTP_PASSWORD", "smtp-secret"),
+            ("DATABASE_URL", "postgres://u:dbpw@h/d"),
+        ])
+        .unwrap();
+        let dbg = format!("{s:?}");
+        for secret in ["a-real-secret", "smtp-secret", "dbpw"] {
+            assert!(!dbg.contains(secret), "{secret} leaked");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Users and items as the service knows them, and the changes it applies.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Description, Email, FullName, Title};
+
+pub type UserId = Uuid;
+pub type ItemId = Uuid;
+
+/// A stored user, including the password hash (never serialised to clients).
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub full_name: Option<FullName>,
+    pub hashed_password: String,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A stored item.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: ItemId,
+    pub title: Title,
+    pub description: Option<Description>,
+    pub owner_id: UserId,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A user about to be inserted; the password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub full_name: Option<FullName>,
+    pub hashed_password: String,
+}
+
+/// Fields to change on a user; `None` leaves a field as it is.
+/// `full_name: Some(None)` clears the name.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub email: Option<Email>,
+    pub is_active: Option<bool>,
+    pub is_superuser: Option<bool>,
+    pub full_name: Option<Option<FullName>>,
+    pub hashed_password: Option<String>,
+}
+
+/// An item about to be inserted.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub title: Title,
+    pub description: Option<Description>,
+    pub owner_id: UserId,
+}
+
+/// Fields to change on an item; `description: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ItemPatch {
+    pub title: Option<Title>,
+    pub description: Option<Option<Description>>,
+}
+
+impl User {
+    /// Whether this user may read or change `item`.
+    pub fn can_access(&self, item: &Item) -> bool {
+        self.is_superuser || item.owner_id == self.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(is_superuser: bool) -> User {
+        User {
+            id: Uuid::new_v4(),
+            email: Email::parse("a@example.com").unwrap(),
+            is_active: true,
+            is_superuser,
+            full_name: None,
+            hashed_password: String::new(),
+            created_at: None,
+        }
+    }
+
+    fn item(owner: UserId) -> Item {
+        Item {
+            id: Uuid::new_v4(),
+            title: Title::parse("t").unwrap(),
+            description: None,
+            owner_id: owner,
+            created_at: None,
+        }
+    }
+
+    #[test]
+    fn owners_and_superusers_access_items() {
+        let owner = user(false);
+        let other = user(false);
+        let admin = user(true);
+        let it = item(owner.id);
+        assert!(owner.can_access(&it));
+        assert!(!other.can_access(&it));
+        assert!(admin.can_access(&it));
+    }
+}

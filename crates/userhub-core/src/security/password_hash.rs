@@ -1,0 +1,240 @@
+//! Password hashing: argon2id with the reference's parameters (m=65536, t=3,
+//! p=4), bcrypt verification for adopted hashes, and a bound on how many
+//! hashes run at once so that a login storm cannot starve other requests or
+//! blow up memory (each argon2 run holds 64 MiB).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+/// argon2id memory cost in KiB, iterations and lanes, as the reference writes.
+pub const ARGON2_M_COST: u32 = 65_536;
+pub const ARGON2_T_COST: u32 = 3;
+pub const ARGON2_P_COST: u32 = 4;
+
+/// A valid argon2id hash with the production parameters of a password nobody
+/// knows: verifying against it costs what a real verification costs, so the
+/// unknown-email path takes as long as the known-email one.
+const TIMING_DUMMY_HASH: &str = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$6f1PLjKkqUUUq3ZbS5N7dE0dEpjJb3rJ3fw3V6s3Bq0";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("password hashing task failed")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("password hasher is shut down")]
+    Closed,
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// The password matches; `rehash` is set when the stored hash is bcrypt
+    /// or uses other argon2 parameters and should be replaced.
+    Valid {
+        rehash: bool,
+    },
+    Invalid,
+}
+
+/// Hashes and verifies passwords on the blocking pool, at most
+/// `max_concurrent` at a time.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    on_duration: Option<fn(&'static str, f64)>,
+}
+
+impl PasswordHasher {
+    pub fn new(max_concurrent: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            on_duration: None,
+        }
+    }
+
+    /// Reports each operation's duration (`"hash"` or `"verify"`, seconds),
+    /// e.g. to a metrics histogram.
+    pub fn with_observer(mut self, observer: fn(&'static str, f64)) -> Self {
+        self.on_duration = Some(observer);
+        self
+    }
+
+    /// Hashes `password` as argon2id with the production parameters.
+    pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        let password = password.to_owned();
+        self.run("hash", move || hash_blocking(&password)).await?
+    }
+
+    /// Checks `password` against `stored` (argon2 or bcrypt PHC string).
+    /// A malformed stored hash verifies as `Invalid`.
+    pub async fn verify(&self, password: &str, stored: &str) -> Result<Verification, HashError> {
+        let password = password.to_owned();
+        let stored = stored.to_owned();
+        self.run("verify", move || verify_blocking(&password, &stored))
+            .await
+    }
+
+    /// Spends one argon2 verification for an unknown account.
+    pub async fn verify_dummy(&self, password: &str) -> Result<(), HashError> {
+        self.verify(password, TIMING_DUMMY_HASH).await.map(|_| ())
+    }
+
+    #[tracing::instrument(name = "password_hash", skip_all, fields(operation = op))]
+    async fn run<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::Closed)?;
+        let started = Instant::now();
+        let out = tokio::task::spawn_blocking(f).await?;
+        if let Some(observe) = self.on_duration {
+            observe(op, started.elapsed().as_secs_f64());
+        }
+        Ok(out)
+    }
+}
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(ARGON2_M_COST, ARGON2_T_COST, ARGON2_P_COST, Some(32))
+        .expect("static argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_blocking(password: &str) -> Result<String, HashError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError::Hash(e.to_string()))
+}
+
+fn verify_blocking(password: &str, stored: &str) -> Verification {
+    if stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$") {
+        return match bcrypt::verify(password, stored) {
+            Ok(true) => Verification::Valid { rehash: true },
+            _ => Verification::Invalid,
+        };
+    }
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return Verification::Invalid;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return Verification::Invalid;
+    };
+    let algorithm = match parsed.algorithm.as_str() {
+        "argon2id" => Algorithm::Argon2id,
+        "argon2i" => Algorithm::Argon2i,
+        "argon2d" => Algorithm::Argon2d,
+        _ => return Verification::Invalid,
+    };
+    let version = parsed
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or(Version::V0x13);
+    let verifier = Argon2::new(algorithm, version, params.clone());
+    if verifier
+        .verify_password(password.as_bytes(), &parsed)
+        .is_err()
+    {
+        return Verification::Invalid;
+    }
+    let current = algorithm == Algorithm::Argon2id
+        && params.m_cost() == ARGON2_M_COST
+        && params.t_cost() == ARGON2_T_COST
+        && params.p_cost() == ARGON2_P_COST;
+    Verification::Valid { rehash: !current }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn argon2_roundtrip_with_reference_parameters() {
+        let h = PasswordHasher::new(2);
+        let hash = h.hash("correct horse").await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
+            "{hash}"
+        );
+        assert_eq!(
+            h.verify("correct horse", &hash).await.unwrap(),
+            Verification::Valid { rehash: false }
+        );
+        assert_eq!(
+            h.verify("wrong horse", &hash).await.unwrap(),
+            Verification::Invalid
+        );
+    }
+
+    #[tokio::test]
+    async fn bcrypt_verifies_and_asks_for_rehash() {
+        let stored = bcrypt::hash("legacy-pass", 4).unwrap();
+        let h = PasswordHasher::new(1);
+        assert_eq!(
+            h.verify("legacy-pass", &stored).await.unwrap(),
+            Verification::Valid { rehash: true }
+        );
+        assert_eq!(
+            h.verify("other-pass", &stored).await.unwrap(),
+            Verification::Invalid
+        );
+        let as_2a = stored.replacen("$2b$", "$2a$", 1);
+        assert_eq!(
+            h.verify("legacy-pass", &as_2a).await.unwrap(),
+            Verification::Valid { rehash: true }
+        );
+    }
+
+    #[tokio::test]
+    async fn weaker_argon2_parameters_ask_for_rehash() {
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw-123456", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        let h = PasswordHasher::new(1);
+        assert_eq!(
+            h.verify("pw-123456", &weak).await.unwrap(),
+            Verification::Valid { rehash: true }
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_hash_is_invalid_not_an_error() {
+        let h = PasswordHasher::new(1);
+        for stored in ["", "plain", "$argon2id$broken", "$2b$nope"] {
+            assert_eq!(
+                h.verify("whatever1", stored).await.unwrap(),
+                Verification::Invalid
+            );
+        }
+        h.verify_dummy("whatever1").await.unwrap();
+    }
+
+    #[test]
+    fn dummy_hash_parses_with_production_parameters() {
+        let parsed = PasswordHash::new(TIMING_DUMMY_HASH).unwrap();
+        let params = Params::try_from(&parsed).unwrap();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (ARGON2_M_COST, ARGON2_T_COST, ARGON2_P_COST)
+        );
+        assert_eq!(parsed.hash.unwrap().len(), 32);
+    }
+}

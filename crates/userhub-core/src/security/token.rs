@@ -1,0 +1,261 @@
+//! JWTs, interoperable with the reference in both directions: HS256 with
+//! `SECRET_KEY`; access tokens carry `sub` (user id) and integer `exp`;
+//! password-reset tokens carry `sub` (email), `nbf` and a float `exp`.
+
+use std::fmt;
+
+use chrono::{Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("token is malformed or its signature does not match")]
+    Invalid,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token is not an access token")]
+    WrongKind,
+}
+
+/// Claims of an access token as written by Userhub and the reference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ResetClaimsOut<'a> {
+    exp: f64,
+    nbf: i64,
+    sub: &'a str,
+}
+
+/// Claims read back leniently: numbers may be integers or floats.
+#[derive(Deserialize)]
+struct AnyClaims {
+    sub: Option<String>,
+    exp: Option<f64>,
+    nbf: Option<f64>,
+}
+
+/// Signing and verification keys plus token lifetimes.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    access_ttl: Duration,
+    reset_ttl: Duration,
+}
+
+impl fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("keys", &"<redacted>")
+            .field("access_ttl", &self.access_ttl)
+            .field("reset_ttl", &self.reset_ttl)
+            .finish()
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], access_ttl: Duration, reset_ttl: Duration) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            access_ttl,
+            reset_ttl,
+        }
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// Mints an access token for `user_id`.
+    pub fn issue_access(&self, user_id: Uuid) -> String {
+        let now = Utc::now();
+        let claims = AccessClaims {
+            sub: user_id.to_string(),
+            exp: (now + self.access_ttl).timestamp(),
+            iat: Some(now.timestamp()),
+        };
+        self.encode(&claims)
+    }
+
+    /// Verifies an access token and returns the user id it names.
+    pub fn verify_access(&self, token: &str) -> Result<Uuid, TokenError> {
+        let claims = self.decode(token)?;
+        // A reset token has `nbf` and an email subject: not an access token.
+        if claims.nbf.is_some() {
+            return Err(TokenError::WrongKind);
+        }
+        claims
+            .sub
+            .as_deref()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or(TokenError::WrongKind)
+    }
+
+    /// Mints a password-reset token for `email` (float `exp`, like the reference).
+    pub fn issue_reset(&self, email: &str) -> String {
+        let now = Utc::now();
+        let exp = (now + self.reset_ttl).timestamp_micros() as f64 / 1e6;
+        self.encode(&ResetClaimsOut {
+            exp,
+            nbf: now.timestamp(),
+            sub: email,
+        })
+    }
+
+    /// Verifies a password-reset token and returns the email it names.
+    pub fn verify_reset(&self, token: &str) -> Result<String, TokenError> {
+        let claims = self.decode(token)?;
+        let sub = claims.sub.ok_or(TokenError::Invalid)?;
+        if !sub.contains('@') {
+            return Err(TokenError::WrongKind);
+        }
+        Ok(sub)
+    }
+
+    fn encode<T: Serialize>(&self, claims: &T) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 encoding of plain claims cannot fail")
+    }
+
+    /// Checks the signature, then `exp` (required) and `nbf` (optional)
+    /// ourselves, accepting integer and float timestamps alike.
+    fn decode(&self, token: &str) -> Result<AnyClaims, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<AnyClaims>(token, &self.decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?;
+        let claims = data.claims;
+        let now = Utc::now().timestamp_micros() as f64 / 1e6;
+        let exp = claims.exp.ok_or(TokenError::Invalid)?;
+        if !exp.is_finite() || exp <= now {
+            return Err(TokenError::Expired);
+        }
+        if let Some(nbf) = claims.nbf
+            && (!nbf.is_finite() || nbf > now)
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac_free::sign;
+
+    /// Builds tokens byte by byte, like PyJWT does, to prove interop without
+    /// going through our own encoder.
+    mod hmac_free {
+        use super::*;
+        pub fn sign(secret: &[u8], payload: &str) -> String {
+            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+            let body = URL_SAFE_NO_PAD.encode(payload.as_bytes());
+            let signing_input = format!("{header}.{body}");
+            let sig = jsonwebtoken::crypto::sign(
+                signing_input.as_bytes(),
+                &EncodingKey::from_secret(secret),
+                Algorithm::HS256,
+            )
+            .unwrap();
+            format!("{signing_input}.{sig}")
+        }
+    }
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(b"s3cret", Duration::minutes(5), Duration::hours(48))
+    }
+
+    #[test]
+    fn access_roundtrip() {
+        let id = Uuid::new_v4();
+        assert_eq!(keys().verify_access(&keys().issue_access(id)).unwrap(), id);
+    }
+
+    #[test]
+    fn reference_style_access_token_is_accepted() {
+        let id = Uuid::new_v4();
+        let exp = Utc::now().timestamp() + 60;
+        let token = sign(b"s3cret", &format!(r#"{{"exp":{exp},"sub":"{id}"}}"#));
+        assert_eq!(keys().verify_access(&token).unwrap(), id);
+    }
+
+    #[test]
+    fn reference_style_reset_token_with_float_exp_is_accepted() {
+        let now = Utc::now().timestamp();
+        let token = sign(
+            b"s3cret",
+            &format!(
+                r#"{{"exp":{}.512345,"nbf":{now},"sub":"a@example.com"}}"#,
+                now + 3600
+            ),
+        );
+        assert_eq!(keys().verify_reset(&token).unwrap(), "a@example.com");
+        assert_eq!(
+            keys().verify_access(&token).unwrap_err(),
+            TokenError::WrongKind
+        );
+    }
+
+    #[test]
+    fn reset_token_has_float_exp_and_int_nbf() {
+        let token = keys().issue_reset("a@example.com");
+        let payload = token.split('.').nth(1).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert!(json["exp"].is_f64(), "{json}");
+        assert!(json["nbf"].is_i64(), "{json}");
+        assert_eq!(keys().verify_reset(&token).unwrap(), "a@example.com");
+    }
+
+    #[test]
+    fn expired_forged_and_garbage_tokens_are_rejected() {
+        let id = Uuid::new_v4();
+        let expired = sign(
+            b"s3cret",
+            &format!(r#"{{"exp":{},"sub":"{id}"}}"#, Utc::now().timestamp() - 1),
+        );
+        assert_eq!(
+            keys().verify_access(&expired).unwrap_err(),
+            TokenError::Expired
+        );
+        let forged = sign(
+            b"other",
+            &format!(r#"{{"exp":{},"sub":"{id}"}}"#, Utc::now().timestamp() + 60),
+        );
+        assert_eq!(
+            keys().verify_access(&forged).unwrap_err(),
+            TokenError::Invalid
+        );
+        for garbage in ["", "abc", "a.b.c", "....", "eyJhbGciOiJub25lIn0.e30."] {
+            assert_eq!(
+                keys().verify_access(garbage).unwrap_err(),
+                TokenError::Invalid,
+                "{garbage}"
+            );
+        }
+        let no_exp = sign(b"s3cret", &format!(r#"{{"sub":"{id}"}}"#));
+        assert_eq!(
+            keys().verify_access(&no_exp).unwrap_err(),
+            TokenError::Invalid
+        );
+        let access_as_reset = keys().issue_access(id);
+        assert!(keys().verify_reset(&access_as_reset).is_err());
+    }
+}

@@ -3,5 +3,5 @@
 mod password_hash;
 mod token;
 
-pub use password_hash::{HashError, PasswordHasher, Verification};
+pub use password_hash::{HashError, Observer, PasswordHasher, Verification};
 pub use token::{AccessClaims, TokenError, TokenKeys};

@@ -45,10 +45,21 @@ pub enum Verification {
 
 /// Hashes and verifies passwords on the blocking pool, at most
 /// `max_concurrent` at a time.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
-    on_duration: Option<fn(&'static str, f64)>,
+    on_duration: Option<Observer>,
+}
+
+/// Receives each operation's name (`hash` or `verify`) and duration in seconds.
+pub type Observer = Arc<dyn Fn(&'static str, f64) + Send + Sync>;
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("available_permits", &self.permits.available_permits())
+            .finish()
+    }
 }
 
 impl PasswordHasher {
@@ -61,7 +72,7 @@ impl PasswordHasher {
 
     /// Reports each operation's duration (`"hash"` or `"verify"`, seconds),
     /// e.g. to a metrics histogram.
-    pub fn with_observer(mut self, observer: fn(&'static str, f64)) -> Self {
+    pub fn with_observer(mut self, observer: Observer) -> Self {
         self.on_duration = Some(observer);
         self
     }
@@ -99,7 +110,7 @@ impl PasswordHasher {
             .map_err(|_| HashError::Closed)?;
         let started = Instant::now();
         let out = tokio::task::spawn_blocking(f).await?;
-        if let Some(observe) = self.on_duration {
+        if let Some(observe) = &self.on_duration {
             observe(op, started.elapsed().as_secs_f64());
         }
         Ok(out)

@@ -20,6 +20,10 @@ impl Database {
 
     #[instrument(name = "db.user.get_by_email", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user"))]
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
+        // No stored email holds NUL (PostgreSQL cannot even compare it).
+        if email.contains('\0') {
+            return Ok(None);
+        }
         let sql = format!(
             r#"SELECT {USER_COLUMNS} FROM "user" WHERE lower(email) = lower($1)
                ORDER BY CASE WHEN email = $1 THEN 0 ELSE 1 END LIMIT 1"#

@@ -92,6 +92,7 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Err(code) => return code,
     };
     init_logging(&settings);
+    let shutdown = shutdown::signal();
     let bind = settings.server.bind;
     let listener = match TcpListener::bind(bind).await {
         Ok(l) => l,
@@ -102,7 +103,7 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Err(e) => return fail("startup failed", &e),
     };
     tracing::info!(address = %bind, mode = ?mode, version = env!("CARGO_PKG_VERSION"), "listening");
-    match app.run(listener, shutdown::signal()).await {
+    match app.run(listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail("server failed", &e),
     }

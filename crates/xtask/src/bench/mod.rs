@@ -111,6 +111,7 @@ pub fn run(args: &[String]) -> Result<()> {
         None
     };
 
+    let load_before = machine::load_average();
     let mut rows: Vec<Row> = Vec::new();
     for &db in &options.dbs {
         for round in 0..plan.rounds {
@@ -138,7 +139,13 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     drop(postgres);
 
-    let ctx = machine::context(command, options.quick, plan, started.elapsed());
+    let ctx = machine::context(
+        command,
+        options.quick,
+        plan,
+        started.elapsed(),
+        load_before,
+    );
     let text = report::render(&ctx, &rows, &startup);
     if let Some(parent) = options.out.parent() {
         std::fs::create_dir_all(parent)?;
@@ -167,7 +174,7 @@ fn run_round(
         let measurement = scenarios::measure(scenario, &server, &fixture, plan, work)
             .with_context(|| format!("scenario {}", scenario.slug()))?;
         println!(
-            "{:<24} {:<10} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  peak RSS {:>6.1} MiB",
+            "{:<24} {:<10} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  peak RSS {:>6.1} MiB",
             scenario.slug(),
             db.label(),
             measurement.wrk.rps(),

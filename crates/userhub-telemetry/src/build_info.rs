@@ -40,7 +40,7 @@ impl BuildInfo {
             .set(1);
         registry.register(
             "userhub_build_info",
-            "Always 1; labels say which build is running.",
+            "Always 1; labels say which build is running",
             family,
         );
     }

@@ -43,7 +43,7 @@ impl Collector for PoolCollector {
         {
             let mut family = encoder.encode_descriptor(
                 "db_client_connection_count",
-                "Connections in the pool by state (used, idle).",
+                "Connections in the pool by state (used, idle)",
                 None,
                 gauge(0).metric_type(),
             )?;
@@ -55,12 +55,12 @@ impl Collector for PoolCollector {
         for (name, help, value) in [
             (
                 "db_client_connection_max",
-                "Maximum number of connections the pool opens.",
+                "Maximum number of connections the pool opens",
                 stats.max,
             ),
             (
                 "db_client_connection_pending_requests",
-                "Tasks waiting to acquire a connection.",
+                "Tasks waiting to acquire a connection",
                 stats.waiters,
             ),
         ] {
@@ -139,36 +139,36 @@ impl Collector for ProcessCollector {
         let cpu = ConstCounter::new(p.cpu_seconds);
         cpu.encode(encoder.encode_descriptor(
             "process_cpu_seconds",
-            "Total user and system CPU time spent in seconds.",
+            "Total user and system CPU time spent in seconds",
             None,
             cpu.metric_type(),
         )?)?;
         let mut gauges = vec![
             (
                 "process_resident_memory_bytes",
-                "Resident memory size in bytes.",
+                "Resident memory size in bytes",
                 p.resident_bytes as f64,
             ),
             (
                 "process_virtual_memory_bytes",
-                "Virtual memory size in bytes.",
+                "Virtual memory size in bytes",
                 p.virtual_bytes as f64,
             ),
             (
                 "process_open_fds",
-                "Number of open file descriptors.",
+                "Number of open file descriptors",
                 p.open_fds as f64,
             ),
             (
                 "process_start_time_seconds",
-                "Start time of the process since unix epoch in seconds.",
+                "Start time of the process since unix epoch in seconds",
                 p.start_time_seconds,
             ),
         ];
         if let Some(max) = p.max_fds {
             gauges.push((
                 "process_max_fds",
-                "Maximum number of open file descriptors.",
+                "Maximum number of open file descriptors",
                 max as f64,
             ));
         }
@@ -181,6 +181,7 @@ impl Collector for ProcessCollector {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -94,6 +94,7 @@ fn openmetrics_to_prometheus(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

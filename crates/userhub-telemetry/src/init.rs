@@ -31,6 +31,16 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
+    /// Exports every finished span now (tests, before a scrape of traces).
+    pub async fn force_flush(&self) {
+        if let Some(provider) = self.provider.clone() {
+            let result = tokio::task::spawn_blocking(move || provider.force_flush()).await;
+            if let Ok(Err(e)) = result {
+                eprintln!("telemetry: flushing spans failed: {e}");
+            }
+        }
+    }
+
     /// Flushes and stops the span exporter (call before the runtime ends).
     pub async fn shutdown(mut self) {
         if let Some(provider) = self.provider.take() {
@@ -202,5 +212,71 @@ fn sampler(setting: SamplerSetting) -> Sampler {
         SamplerSetting::ParentBasedTraceIdRatio(r) => {
             Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{
+        Span as _, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    };
+
+    fn sampled(setting: SamplerSetting, parent: Option<TraceFlags>) -> bool {
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(sampler(setting))
+            .build();
+        let tracer = provider.tracer("test");
+        let cx = match parent {
+            None => opentelemetry::Context::new(),
+            Some(flags) => {
+                opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+                    TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+                    SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+                    flags,
+                    true,
+                    TraceState::default(),
+                ))
+            }
+        };
+        let span = tracer.start_with_context("op", &cx);
+        span.span_context().is_sampled()
+    }
+
+    #[test]
+    fn parent_based_ratio_sampling_follows_the_caller() {
+        let none = SamplerSetting::ParentBasedTraceIdRatio(0.0);
+        let all = SamplerSetting::ParentBasedTraceIdRatio(1.0);
+        assert!(!sampled(none, None), "ratio 0 samples no root span");
+        assert!(sampled(all, None), "ratio 1 samples every root span");
+        assert!(
+            sampled(none, Some(TraceFlags::SAMPLED)),
+            "sampled parent wins"
+        );
+        assert!(
+            !sampled(all, Some(TraceFlags::default())),
+            "unsampled parent wins"
+        );
+        assert!(!sampled(SamplerSetting::AlwaysOff, None));
+        assert!(sampled(
+            SamplerSetting::TraceIdRatio(1.0),
+            Some(TraceFlags::default())
+        ));
+    }
+
+    #[test]
+    fn ratio_sampling_keeps_about_the_ratio() {
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(sampler(SamplerSetting::TraceIdRatio(0.25)))
+            .build();
+        let tracer = provider.tracer("test");
+        let kept = (0..4000)
+            .filter(|_| tracer.start("op").span_context().is_sampled())
+            .count();
+        assert!(
+            (800..1200).contains(&kept),
+            "kept {kept} of 4000 at ratio 0.25"
+        );
     }
 }

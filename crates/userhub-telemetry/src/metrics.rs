@@ -143,69 +143,69 @@ impl Metrics {
             Family::new_with_constructor(|| HttpHistogram::new(HTTP_BUCKETS.into_iter()));
         registry.register(
             "http_server_request_duration_seconds",
-            "Duration of HTTP server requests, by method, matched route and status.",
+            "Duration of HTTP server requests, by method, matched route and status",
             http_duration.clone(),
         );
         let http_active = Family::<MethodLabel, Gauge>::default();
         registry.register(
             "http_server_active_requests",
-            "Number of HTTP requests being served right now.",
+            "Number of HTTP requests being served right now",
             http_active.clone(),
         );
         let db_duration: Family<DbLabels, Histogram, fn() -> Histogram> =
-            Family::new_with_constructor(|| Histogram::new(DB_BUCKETS.into_iter()));
+            Family::new_with_constructor(|| Histogram::new(DB_BUCKETS));
         registry.register(
             "db_client_operation_duration_seconds",
-            "Duration of database operations, by operation and table.",
+            "Duration of database operations, by operation and table",
             db_duration.clone(),
         );
         let db_timeouts = Counter::default();
         registry.register(
             "db_client_connection_timeouts",
-            "Connection acquisitions from the pool that timed out.",
+            "Connection acquisitions from the pool that timed out",
             db_timeouts.clone(),
         );
         let logins = Family::<ResultLabel, Counter>::default();
         registry.register(
             "userhub_logins",
-            "Login attempts by result (success, bad_credentials, inactive, rate_limited).",
+            "Login attempts by result (success, bad_credentials, inactive, rate_limited)",
             logins.clone(),
         );
         let password_hash: Family<OperationLabel, Histogram, fn() -> Histogram> =
-            Family::new_with_constructor(|| Histogram::new(HASH_BUCKETS.into_iter()));
+            Family::new_with_constructor(|| Histogram::new(HASH_BUCKETS));
         registry.register(
             "userhub_password_hash_duration_seconds",
-            "Duration of password hashing and verification, by operation (hash, verify).",
+            "Duration of password hashing and verification, by operation (hash, verify)",
             password_hash.clone(),
         );
         let users_registered = Counter::default();
         registry.register(
             "userhub_users_registered",
-            "Users created (signup and by a superuser).",
+            "Users created (signup and by a superuser)",
             users_registered.clone(),
         );
         let items_created = Counter::default();
         registry.register(
             "userhub_items_created",
-            "Items created.",
+            "Items created",
             items_created.clone(),
         );
         let items_deleted = Counter::default();
         registry.register(
             "userhub_items_deleted",
-            "Items deleted (directly or with their owner).",
+            "Items deleted (directly or with their owner)",
             items_deleted.clone(),
         );
         let emails = Family::<EmailLabels, Counter>::default();
         registry.register(
             "userhub_emails",
-            "Emails by kind (password_recovery, new_account, test) and result (sent, failed, disabled).",
+            "Emails by kind (password_recovery, new_account, test) and result (sent, failed, disabled)",
             emails.clone(),
         );
         let rate_limited = Family::<EndpointLabel, Counter>::default();
         registry.register(
             "userhub_rate_limited_requests",
-            "Requests refused with 429 by the rate limiter, by endpoint.",
+            "Requests refused with 429 by the rate limiter, by endpoint",
             rate_limited.clone(),
         );
         let pool = Arc::new(PoolCollector::default());

@@ -192,6 +192,7 @@ fn parse_sampler(src: &ConfigSource) -> Result<SamplerSetting, ConfigError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

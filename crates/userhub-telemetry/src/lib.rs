@@ -23,6 +23,8 @@ mod metrics;
 mod propagation;
 mod request_id;
 mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use admin::admin_router;
 pub use build_info::BuildInfo;
@@ -31,7 +33,7 @@ pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 pub use http_layer::{HttpTelemetry, HttpTelemetryLayer, UNMATCHED_ROUTE, record_user_id};
 pub use init::{TelemetryGuard, init, init_with_writer};
 pub use json_log::{JsonLogLayer, error_chain};
-pub use metrics::{LoginOutcome, Metrics, PoolStats};
+pub use metrics::{DbOperationGuard, LoginOutcome, Metrics, PoolStats};
 pub use propagation::{client_span, extract_context, inject_context, inject_current_context};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use settings::{

@@ -48,6 +48,9 @@ pub struct OtlpSettings {
 pub struct TelemetrySettings {
     /// `USERHUB_ADMIN_BIND`, default `0.0.0.0:9464`.
     pub admin_bind: SocketAddr,
+    /// Whether `admin_bind` was configured (else the default is in use, and
+    /// a busy default port is a warning rather than a startup failure).
+    pub admin_bind_configured: bool,
     /// `USERHUB_LOG_FORMAT` = `json` | `text`; default JSON, except text in
     /// development when stdout is a terminal.
     pub log_format: LogFormat,
@@ -122,6 +125,7 @@ impl TelemetrySettings {
         };
         Ok(Self {
             admin_bind,
+            admin_bind_configured: src.raw("USERHUB_ADMIN_BIND").is_some(),
             log_format,
             log_filter,
             service_name,

@@ -65,7 +65,9 @@ impl Application {
                 in_use,
                 idle: u64::from(s.idle),
                 max: u64::from(s.max),
-                waiters: pool_metrics.db_operations_in_flight().saturating_sub(in_use),
+                waiters: pool_metrics
+                    .db_operations_in_flight()
+                    .saturating_sub(in_use),
             }
         });
         if settings.database.migrate_on_start {
@@ -91,9 +93,7 @@ impl Application {
         let db = self.state.db.clone();
         userhub_telemetry::admin_router(self.state.metrics.clone(), move || {
             let db = db.clone();
-            async move {
-                userhub_api::routes::ops::readiness(&db).await.0 == axum::http::StatusCode::OK
-            }
+            async move { userhub_api::routes::ops::readiness(&db).await.0 == axum::http::StatusCode::OK }
         })
     }
 

@@ -74,6 +74,11 @@ impl Received {
         }
     }
 
+    /// How many spans arrived in total.
+    pub fn count(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
     pub fn for_trace(&self, trace_id: &str) -> Vec<ReceivedSpan> {
         self.0
             .lock()

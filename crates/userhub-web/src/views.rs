@@ -45,9 +45,9 @@ impl Theme {
 
     pub fn label(&self) -> &'static str {
         match self {
-            Self::System => "System theme",
-            Self::Light => "Light theme",
-            Self::Dark => "Dark theme",
+            Self::System => "Theme: system",
+            Self::Light => "Theme: light",
+            Self::Dark => "Theme: dark",
         }
     }
 }

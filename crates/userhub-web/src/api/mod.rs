@@ -153,7 +153,7 @@ impl ApiClient {
         new_password: &str,
     ) -> Result<Message, ApiError> {
         let body = json!({"token": token, "new_password": new_password});
-        self.json(caller, Method::POST, "/reset-password/", body)
+        self.json(caller, Method::POST, "/reset-password", body)
             .await
     }
 
@@ -163,7 +163,7 @@ impl ApiClient {
         skip: u64,
         limit: u32,
     ) -> Result<ItemsPublic, ApiError> {
-        let path = format!("/items/?skip={skip}&limit={limit}");
+        let path = format!("/items?skip={skip}&limit={limit}");
         self.send(caller, Method::GET, &path, None).await
     }
 
@@ -179,7 +179,7 @@ impl ApiClient {
         description: &str,
     ) -> Result<ItemPublic, ApiError> {
         let body = json!({"title": title, "description": optional(description)});
-        self.json(caller, Method::POST, "/items/", body).await
+        self.json(caller, Method::POST, "/items", body).await
     }
 
     pub async fn update_item(
@@ -230,7 +230,7 @@ impl ApiClient {
         skip: u64,
         limit: u32,
     ) -> Result<UsersPublic, ApiError> {
-        let path = format!("/users/?skip={skip}&limit={limit}");
+        let path = format!("/users?skip={skip}&limit={limit}");
         self.send(caller, Method::GET, &path, None).await
     }
 
@@ -245,7 +245,7 @@ impl ApiClient {
         form: &UserForm,
     ) -> Result<UserPublic, ApiError> {
         let body = serde_json::to_value(form).map_err(|e| ApiError::Unexpected(e.to_string()))?;
-        self.json(caller, Method::POST, "/users/", body).await
+        self.json(caller, Method::POST, "/users", body).await
     }
 
     pub async fn update_user(

@@ -150,13 +150,13 @@ pub fn router(db: Shared) -> Router {
         )
         .route("/api/v1/users/signup", post(signup))
         .route("/api/v1/password-recovery/{email}", post(recover))
-        .route("/api/v1/reset-password/", post(reset))
-        .route("/api/v1/items/", get(list_items).post(create_item))
+        .route("/api/v1/reset-password", post(reset))
+        .route("/api/v1/items", get(list_items).post(create_item))
         .route(
             "/api/v1/items/{id}",
             get(get_item).put(update_item).delete(delete_item),
         )
-        .route("/api/v1/users/", get(list_users).post(create_user))
+        .route("/api/v1/users", get(list_users).post(create_user))
         .route(
             "/api/v1/users/{id}",
             get(get_user).patch(update_user).delete(delete_user),

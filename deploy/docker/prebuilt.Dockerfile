@@ -16,7 +16,7 @@ ARG CREATED=1970-01-01T00:00:00Z
 ARG SOURCE=https://github.com/userhub/userhub
 COPY rootfs/ /
 COPY --chown=65532:65532 data/ /data/
-# --- shared runtime settings: identical in Dockerfile and prebuilt.Dockerfile (checked by `cargo xtask delivery-lint`) ---
+# --- shared runtime settings: identical in Dockerfile and prebuilt.Dockerfile (checked by `cargo xtask lint_delivery`) ---
 LABEL org.opencontainers.image.title="userhub" \
       org.opencontainers.image.description="Userhub users-and-items service (api, web, migrate)" \
       org.opencontainers.image.licenses="MIT" \

@@ -1,4 +1,4 @@
-//! `cargo xtask commit-lint`: Conventional Commits for commit messages.
+//! `cargo xtask commit_lint`: Conventional Commits for commit messages.
 //!
 //! Used by the `commit-msg` hook (`--file`) and by CI on a pull request's
 //! commits (`--range BASE..HEAD`).
@@ -8,6 +8,9 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::delivery::{cmd, repo_root};
+
+/// One-line description for `cargo xtask help`.
+pub const ABOUT: &str = "check commit messages are Conventional Commits (--file, --message, --range)";
 
 /// Commit types accepted in the header (`type(scope)!: subject`).
 pub const TYPES: &[&str] = &[
@@ -24,7 +27,7 @@ enum Mode {
     Landing,
 }
 
-/// Entry point of `cargo xtask commit-lint`.
+/// Entry point of `cargo xtask commit_lint`.
 pub fn run(args: &[String]) -> Result<()> {
     match args {
         [flag, path] if flag == "--file" => {
@@ -39,7 +42,7 @@ pub fn run(args: &[String]) -> Result<()> {
         [flag, message] if flag == "--message" => check(message, Mode::Landing),
         [flag, range] if flag == "--range" => check_range(range),
         _ => bail!(
-            "usage: cargo xtask commit-lint --file PATH | --message TEXT | --range BASE..HEAD"
+            "usage: cargo xtask commit_lint --file PATH | --message TEXT | --range BASE..HEAD"
         ),
     }
 }
@@ -67,7 +70,7 @@ fn check_range(range: &str) -> Result<()> {
             failures.join("\n")
         );
     }
-    println!("commit-lint: {count} commits in {range} follow Conventional Commits");
+    println!("commit_lint: {count} commits in {range} follow Conventional Commits");
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! `cargo xtask delivery-lint`: validates the delivery chain with real tools.
+//! `cargo xtask lint_delivery`: validates the delivery chain with real tools.
 //!
 //! Dockerfiles (hadolint, runtime-stage parity), the compose stack
 //! (compose-spec schema, `docker-compose config`, structure and memory
@@ -17,6 +17,10 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_yaml::Value;
 
 use crate::delivery::{cmd, repo_root, target_dir};
+
+/// One-line description for `cargo xtask help`.
+pub const ABOUT: &str =
+    "validate Dockerfiles, compose stack, Prometheus/Alertmanager/Grafana config, CI pipelines";
 
 /// Compose services and whether they belong to the light profile.
 pub const COMPOSE_SERVICES: &[(&str, bool)] = &[
@@ -67,10 +71,10 @@ const YAMLLINT_CONFIG: &str = "{extends: default, rules: {line-length: {max: 130
 /// One named validation over the repository root.
 type Check = fn(&Path) -> Result<()>;
 
-/// Entry point of `cargo xtask delivery-lint`.
+/// Entry point of `cargo xtask lint_delivery`.
 pub fn run(args: &[String]) -> Result<()> {
     if let Some(arg) = args.first() {
-        bail!("delivery-lint takes no arguments, got {arg:?}");
+        bail!("lint_delivery takes no arguments, got {arg:?}");
     }
     let root = repo_root();
     let checks: Vec<(&str, Check)> = vec![
@@ -116,22 +120,22 @@ pub fn run(args: &[String]) -> Result<()> {
     let total = checks.len();
     let mut failed = Vec::new();
     for (name, check) in checks {
-        eprintln!("delivery-lint: {name} ...");
+        eprintln!("lint_delivery: {name} ...");
         match check(&root) {
-            Ok(()) => eprintln!("delivery-lint: ok   {name}"),
+            Ok(()) => eprintln!("lint_delivery: ok   {name}"),
             Err(err) => {
-                eprintln!("delivery-lint: FAIL {name}: {err:#}");
+                eprintln!("lint_delivery: FAIL {name}: {err:#}");
                 failed.push(name);
             }
         }
     }
     if !failed.is_empty() {
         bail!(
-            "delivery-lint: {} of {total} checks failed: {failed:?}",
+            "lint_delivery: {} of {total} checks failed: {failed:?}",
             failed.len()
         );
     }
-    println!("delivery-lint: all {total} checks succeeded");
+    println!("lint_delivery: all {total} checks succeeded");
     Ok(())
 }
 
@@ -347,7 +351,7 @@ fn compose_structure(root: &Path) -> Result<()> {
     }
     ensure!(problems.is_empty(), "{}", problems.join("\n"));
     eprintln!(
-        "delivery-lint: compose memory limits add up to {} MiB",
+        "lint_delivery: compose memory limits add up to {} MiB",
         total >> 20
     );
     Ok(())
@@ -611,23 +615,18 @@ pub fn called_targets(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// Command names the xtask dispatcher matches on (`"name" =>` / `"name" |` arms).
+/// Command names listed in the dispatcher's `commands![...]` invocation.
 pub fn dispatcher_commands(main_rs: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut parts = main_rs.split('"');
-    parts.next();
-    while let (Some(literal), Some(after)) = (parts.next(), parts.next()) {
-        let after = after.trim_start();
-        let is_arm = after.starts_with("=>") || after.starts_with('|');
-        let is_name = !literal.is_empty()
-            && literal
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if is_arm && is_name {
-            out.insert(literal.to_owned());
-        }
-    }
-    out
+    let Some(at) = main_rs.find("commands![") else {
+        return BTreeSet::new();
+    };
+    let list = &main_rs[at + "commands![".len()..];
+    let list = &list[..list.find(']').unwrap_or(list.len())];
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn xtask_targets(root: &Path) -> Result<()> {
@@ -665,7 +664,7 @@ fn xtask_targets(root: &Path) -> Result<()> {
         !called.is_empty(),
         "the pipelines call no cargo xtask target"
     );
-    eprintln!("delivery-lint: pipelines call {called:?}, all dispatched");
+    eprintln!("lint_delivery: pipelines call {called:?}, all dispatched");
     Ok(())
 }
 
@@ -685,23 +684,26 @@ mod tests {
 
     #[test]
     fn finds_called_targets() {
-        let text = "run: cargo xtask ci\n  - cargo xtask image --source dockerfile\nexec cargo xtask commit-lint --file \"$1\"";
+        let text = "run: cargo xtask ci\n  - cargo xtask image --source dockerfile\nexec cargo xtask commit_lint --file \"$1\"";
         let got: Vec<String> = called_targets(text).into_iter().collect();
-        assert_eq!(got, ["ci", "commit-lint", "image"]);
+        assert_eq!(got, ["ci", "commit_lint", "image"]);
     }
 
     #[test]
-    fn finds_dispatcher_arms() {
-        let main_rs = r#"
-            match cmd.as_str() {
-                "test" => test::run(rest),
-                "image" | "img" => image::run(rest),
-                other => bail!("unknown command {other:?}"),
-            }
-            let help = "not an arm";
-        "#;
+    fn finds_dispatcher_commands() {
+        let main_rs = "macro_rules! commands { ($($name:ident),*) => {} }\ncommands![test, ci,\n    image, lint_delivery,];\nfn main() {}";
         let got: Vec<String> = dispatcher_commands(main_rs).into_iter().collect();
-        assert_eq!(got, ["image", "img", "test"]);
+        assert_eq!(got, ["ci", "image", "lint_delivery", "test"]);
+        assert!(dispatcher_commands("fn main() {}").is_empty());
+    }
+
+    #[test]
+    fn the_repository_dispatcher_has_the_delivery_commands() {
+        let main_rs = fs::read_to_string(repo_root().join("crates/xtask/src/main.rs")).expect("main.rs");
+        let known = dispatcher_commands(&main_rs);
+        for name in ["image", "lint_delivery", "commit_lint"] {
+            assert!(known.contains(name), "{name} missing from {known:?}");
+        }
     }
 
     #[test]

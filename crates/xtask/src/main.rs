@@ -1,20 +1,51 @@
-//! Project automation: `cargo xtask <command>`.
+//! `cargo xtask <command>`: project automation (tests with a throwaway
+//! PostgreSQL, the CI pipeline, benchmarks).
+//!
+//! `main` only dispatches. A command is a module with
+//! `pub const ABOUT: &str` and `pub fn run(args: &[String]) -> anyhow::Result<()>`;
+//! adding one is adding its name to the `commands!` list below.
 
-mod commit_lint;
 mod delivery;
-mod image;
-mod lint_delivery;
 
-use anyhow::{Result, bail};
+macro_rules! commands {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name;)*
+        const COMMANDS: &[(&str, &str, fn(&[String]) -> anyhow::Result<()>)] =
+            &[$((stringify!($name), $name::ABOUT, $name::run)),*];
+    };
+}
 
-fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let command = args.next().unwrap_or_default();
-    let rest: Vec<String> = args.collect();
-    match command.as_str() {
-        "image" => image::run(&rest),
-        "delivery-lint" => lint_delivery::run(&rest),
-        "commit-lint" => commit_lint::run(&rest),
-        other => bail!("unknown command {other:?}; commands: image, delivery-lint, commit-lint"),
+commands![image, lint_delivery, commit_lint];
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((name, rest)) = args.split_first() else {
+        usage();
+        return std::process::ExitCode::FAILURE;
+    };
+    match COMMANDS.iter().find(|(command, _, _)| command == name) {
+        Some((_, _, run)) => match run(rest) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("xtask {name}: error: {error:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        None if name == "help" || name == "--help" || name == "-h" => {
+            usage();
+            std::process::ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("xtask: unknown command `{name}`");
+            usage();
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() {
+    eprintln!("usage: cargo xtask <command> [args]\n\ncommands:");
+    for (name, about, _) in COMMANDS {
+        eprintln!("  {name:<8} {about}");
     }
 }

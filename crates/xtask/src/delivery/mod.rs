@@ -1,4 +1,4 @@
-//! Support for the delivery commands (`image`, `delivery-lint`).
+//! Support for the delivery commands (`image`, `lint_delivery`).
 
 pub mod cmd;
 pub mod docker;

@@ -326,6 +326,78 @@ scrape_configs:
         assert_eq!(targets, vec!["api:9464", "alertmanager:9093"]);
     }
 
+    /// Serves a fixed Prometheus text exposition on 127.0.0.1 for `count` requests at most.
+    fn fake_exporter(count: usize) -> SocketAddr {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(count).flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let body =
+                    "# TYPE userhub_build_info gauge\nuserhub_build_info{version=\"test\"} 1\n";
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        addr
+    }
+
+    /// Runs the real Prometheus binary (installed from Debian when missing) with
+    /// the repository's configuration, targets rewritten to loopback.
+    #[test]
+    fn debian_prometheus_scrapes_the_repository_config_on_loopback() {
+        let work = tempfile_dir("prometheus-config-test");
+        let config = std::fs::read_to_string(config_path()).expect("prometheus.yml");
+        let prom_addr = free_loopback_addr().expect("port");
+        let mut targets = BTreeMap::from([
+            ("api:9464".to_owned(), fake_exporter(100)),
+            ("web:9464".to_owned(), fake_exporter(100)),
+            ("localhost:9090".to_owned(), prom_addr),
+        ]);
+        fill_unused_targets(&config, &mut targets).expect("fill");
+        let rules = repo_root().join("observability/prometheus/rules");
+        let rewritten = rewrite_for_loopback(&config, &targets, &rules).expect("rewrite");
+        let file = work.join("prometheus.yml");
+        std::fs::write(&file, rewritten).expect("write config");
+        let server = Server::start(&file, prom_addr, &work).expect("prometheus starts");
+        let up = server
+            .wait_until_up(
+                &["userhub-api", "userhub-web", "prometheus"],
+                Duration::from_secs(60),
+            )
+            .expect("targets up");
+        assert!(
+            up.iter()
+                .any(|t| t.job == "alertmanager" && t.health != "up")
+        );
+        assert_eq!(
+            server
+                .query_series_count("userhub_build_info")
+                .expect("query"),
+            2
+        );
+        drop(server);
+        let _ = std::fs::remove_dir_all(work);
+    }
+
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let dir = super::super::target_dir()
+            .join("xtask-tests")
+            .join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
     #[test]
     fn percent_encodes_promql() {
         assert_eq!(percent_encode("up{job=\"a\"}"), "up%7Bjob%3D%22a%22%7D");

@@ -10,6 +10,6 @@ pub mod domain;
 pub mod security;
 
 pub use domain::{
-    Description, Email, FullName, Item, ItemId, ItemPatch, NewItem, NewUser, Page, PageRequest,
-    Password, Title, User, UserId, UserPatch, ValidationError,
+    DEFAULT_LIMIT, Description, Email, FullName, Item, ItemId, ItemPatch, MAX_LIMIT, NewItem,
+    NewUser, Page, PageRequest, Password, Title, User, UserId, UserPatch, ValidationError,
 };

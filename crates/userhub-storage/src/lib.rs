@@ -1,1 +1,18 @@
-//! placeholder
+//! Userhub persistence: one [`Database`] handle over SQLite (the embedded
+//! default) or PostgreSQL, embedded migrations with adoption of an existing
+//! reference database, and the user and item repositories.
+//!
+//! The SQL is shared by both backends; what differs between them (schema
+//! DDL, connection options, catalogue queries) lives in [`backend`] and the
+//! `migrations/` folders.
+
+pub mod backend;
+mod error;
+mod items;
+mod migrate;
+mod rows;
+mod users;
+
+pub use backend::{Database, PoolStats};
+pub use error::StorageError;
+pub use migrate::{MigrationReport, SchemaStatus};

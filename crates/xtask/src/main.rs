@@ -5,6 +5,7 @@
 //! `pub const ABOUT: &str` and `pub fn run(args: &[String]) -> anyhow::Result<()>`;
 //! adding one is adding its name to the `commands!` list below.
 
+mod cmd;
 mod delivery;
 
 macro_rules! commands {
@@ -15,7 +16,7 @@ macro_rules! commands {
     };
 }
 
-commands![image, lint_delivery, commit_lint];
+commands![test, ci, deny, bench, image, lint_delivery, commit_lint];
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,0 +1,332 @@
+//! User management: self-service (`/users/me`, signup) and superuser admin.
+
+use axum::extract::State;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use tracing::{Instrument, instrument};
+use userhub_core::security::Verification;
+use userhub_core::{NewUser, User, UserPatch};
+use userhub_storage::StorageError;
+
+use crate::auth::{CurrentUser, Superuser};
+use crate::email::templates;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, Pagination, PathId, UserIdParam};
+use crate::models::{
+    ErrorDetail, HTTPValidationError, Message, UpdatePassword, UserCreate, UserPublic,
+    UserRegister, UserUpdate, UserUpdateMe, UsersPublic,
+};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(read_users).post(create_user))
+        .route(
+            "/users/me",
+            get(read_user_me)
+                .patch(update_user_me)
+                .delete(delete_user_me),
+        )
+        .route("/users/me/password", patch(update_password_me))
+        .route("/users/signup", post(register_user))
+        .route(
+            "/users/{user_id}",
+            get(read_user_by_id).patch(update_user).delete(delete_user),
+        )
+}
+
+/// Inserts a user, turning a lost race on the unique email into `conflict`.
+pub(crate) async fn insert_user(
+    state: &AppState,
+    new: NewUser,
+    conflict: ApiError,
+) -> Result<User, ApiError> {
+    match state.db.insert_user(new).await {
+        Ok(user) => {
+            state.metrics.record_user_registered();
+            Ok(user)
+        }
+        Err(StorageError::Conflict) => Err(conflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Retrieve users.
+#[utoipa::path(get, path = "/api/v1/users/", tag = "users", operation_id = "users-read_users",
+    params(("skip" = Option<i64>, Query, minimum = 0), ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000)),
+    responses((status = 200, body = UsersPublic), (status = 403, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
+    security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn read_users(
+    _admin: Superuser,
+    State(state): State<AppState>,
+    Pagination(page): Pagination,
+) -> Result<Json<UsersPublic>, ApiError> {
+    let page = state.db.list_users(page).await?;
+    Ok(Json(UsersPublic {
+        data: page.data.into_iter().map(Into::into).collect(),
+        count: page.count,
+    }))
+}
+
+/// Create new user.
+#[utoipa::path(post, path = "/api/v1/users/", tag = "users", operation_id = "users-create_user", request_body = UserCreate,
+    responses((status = 200, body = UserPublic), (status = 400, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
+    security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn create_user(
+    _admin: Superuser,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<UserCreate>,
+) -> Result<Json<UserPublic>, ApiError> {
+    const EXISTS: &str = "The user with this email already exists in the system.";
+    if state.db.user_by_email(body.email.as_str()).await?.is_some() {
+        return Err(ApiError::bad_request(EXISTS));
+    }
+    let hashed_password = state.hasher.hash(body.password.expose()).await?;
+    let new = NewUser {
+        email: body.email,
+        is_active: body.is_active,
+        is_superuser: body.is_superuser,
+        full_name: body.full_name,
+        hashed_password,
+    };
+    let user = insert_user(&state, new, ApiError::bad_request(EXISTS)).await?;
+    if state.mailer.enabled() {
+        let mailer = state.mailer.clone();
+        let email = user.email.as_str().to_owned();
+        let content =
+            templates::new_account(mailer.project_name(), &email, &state.settings.frontend_host);
+        tokio::spawn(
+            async move { mailer.send("new_account", &email, content).await }.in_current_span(),
+        );
+    }
+    Ok(Json(user.into()))
+}
+
+/// Get current user.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", operation_id = "users-read_user_me",
+    responses((status = 200, body = UserPublic), (status = 401, body = ErrorDetail)), security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn read_user_me(CurrentUser(user): CurrentUser) -> Json<UserPublic> {
+    Json(user.into())
+}
+
+/// Update own user.
+#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", operation_id = "users-update_user_me", request_body = UserUpdateMe,
+    responses((status = 200, body = UserPublic), (status = 409, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
+    security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn update_user_me(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<UserUpdateMe>,
+) -> Result<Json<UserPublic>, ApiError> {
+    const CONFLICT: &str = "User with this email already exists";
+    if let Some(email) = &body.email
+        && let Some(existing) = state.db.user_by_email(email.as_str()).await?
+        && existing.id != me.id
+    {
+        return Err(ApiError::conflict(CONFLICT));
+    }
+    let patch = UserPatch {
+        email: body.email,
+        full_name: body.full_name,
+        ..UserPatch::default()
+    };
+    apply_patch(&state, me.id, patch, CONFLICT).await.map(Json)
+}
+
+async fn apply_patch(
+    state: &AppState,
+    id: uuid::Uuid,
+    patch: UserPatch,
+    conflict: &'static str,
+) -> Result<UserPublic, ApiError> {
+    match state.db.update_user(id, patch).await {
+        Ok(Some(user)) => Ok(user.into()),
+        Ok(None) => Err(ApiError::not_found(
+            "The user with this id does not exist in the system",
+        )),
+        Err(StorageError::Conflict) => Err(ApiError::conflict(conflict)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Update own password.
+#[utoipa::path(patch, path = "/api/v1/users/me/password", tag = "users", operation_id = "users-update_password_me",
+    request_body = UpdatePassword,
+    responses((status = 200, body = Message), (status = 400, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
+    security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn update_password_me(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<UpdatePassword>,
+) -> Result<Json<Message>, ApiError> {
+    if state
+        .hasher
+        .verify(body.current_password.expose(), &me.hashed_password)
+        .await?
+        == Verification::Invalid
+    {
+        return Err(ApiError::bad_request("Incorrect password"));
+    }
+    if body.current_password == body.new_password {
+        return Err(ApiError::bad_request(
+            "New password cannot be the same as the current one",
+        ));
+    }
+    let hashed_password = state.hasher.hash(body.new_password.expose()).await?;
+    state
+        .db
+        .update_user(
+            me.id,
+            UserPatch {
+                hashed_password: Some(hashed_password),
+                ..UserPatch::default()
+            },
+        )
+        .await?;
+    Ok(Json(Message::new("Password updated successfully")))
+}
+
+/// Delete own user.
+#[utoipa::path(delete, path = "/api/v1/users/me", tag = "users", operation_id = "users-delete_user_me",
+    responses((status = 200, body = Message), (status = 403, body = ErrorDetail)), security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn delete_user_me(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+) -> Result<Json<Message>, ApiError> {
+    if me.is_superuser {
+        return Err(ApiError::forbidden(
+            "Super users are not allowed to delete themselves",
+        ));
+    }
+    delete_with_items(&state, me.id).await?;
+    Ok(Json(Message::new("User deleted successfully")))
+}
+
+async fn delete_with_items(state: &AppState, id: uuid::Uuid) -> Result<(), ApiError> {
+    let items = state.db.count_items_of(id).await?;
+    if state.db.delete_user(id).await? {
+        state.metrics.record_items_deleted(items.max(0) as u64);
+    }
+    Ok(())
+}
+
+/// Create new user without the need to be logged in.
+#[utoipa::path(post, path = "/api/v1/users/signup", tag = "users", operation_id = "users-register_user", request_body = UserRegister,
+    responses((status = 200, body = UserPublic), (status = 400, body = ErrorDetail), (status = 422, body = HTTPValidationError)))]
+#[instrument(skip_all)]
+pub async fn register_user(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<UserRegister>,
+) -> Result<Json<UserPublic>, ApiError> {
+    const EXISTS: &str = "The user with this email already exists in the system";
+    if state.db.user_by_email(body.email.as_str()).await?.is_some() {
+        return Err(ApiError::bad_request(EXISTS));
+    }
+    let hashed_password = state.hasher.hash(body.password.expose()).await?;
+    let new = NewUser {
+        email: body.email,
+        is_active: true,
+        is_superuser: false,
+        full_name: body.full_name,
+        hashed_password,
+    };
+    Ok(Json(
+        insert_user(&state, new, ApiError::bad_request(EXISTS))
+            .await?
+            .into(),
+    ))
+}
+
+/// Get a specific user by id.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users", operation_id = "users-read_user_by_id",
+    params(("user_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = UserPublic), (status = 403, body = ErrorDetail), (status = 404, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
+    security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn read_user_by_id(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+    PathId(id, ..): PathId<UserIdParam>,
+) -> Result<Json<UserPublic>, ApiError> {
+    if id == me.id {
+        return Ok(Json(me.into()));
+    }
+    if !me.is_superuser {
+        return Err(ApiError::forbidden(
+            "The user doesn't have enough privileges",
+        ));
+    }
+    let user = state
+        .db
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User not found"))?;
+    Ok(Json(user.into()))
+}
+
+/// Update a user.
+#[utoipa::path(patch, path = "/api/v1/users/{user_id}", tag = "users", operation_id = "users-update_user",
+    params(("user_id" = uuid::Uuid, Path)), request_body = UserUpdate,
+    responses((status = 200, body = UserPublic), (status = 404, body = ErrorDetail), (status = 409, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
+    security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn update_user(
+    _admin: Superuser,
+    State(state): State<AppState>,
+    PathId(id, ..): PathId<UserIdParam>,
+    JsonBody(body): JsonBody<UserUpdate>,
+) -> Result<Json<UserPublic>, ApiError> {
+    const CONFLICT: &str = "User with this email already exists";
+    if state.db.user_by_id(id).await?.is_none() {
+        return Err(ApiError::not_found(
+            "The user with this id does not exist in the system",
+        ));
+    }
+    if let Some(email) = &body.email
+        && let Some(existing) = state.db.user_by_email(email.as_str()).await?
+        && existing.id != id
+    {
+        return Err(ApiError::conflict(CONFLICT));
+    }
+    let hashed_password = match &body.password {
+        Some(p) => Some(state.hasher.hash(p.expose()).await?),
+        None => None,
+    };
+    let patch = UserPatch {
+        email: body.email,
+        is_active: body.is_active,
+        is_superuser: body.is_superuser,
+        full_name: body.full_name,
+        hashed_password,
+    };
+    apply_patch(&state, id, patch, CONFLICT).await.map(Json)
+}
+
+/// Delete a user.
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}", tag = "users", operation_id = "users-delete_user",
+    params(("user_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Message), (status = 403, body = ErrorDetail), (status = 404, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
+    security(("OAuth2PasswordBearer" = [])))]
+#[instrument(skip_all)]
+pub async fn delete_user(
+    Superuser(admin): Superuser,
+    State(state): State<AppState>,
+    PathId(id, ..): PathId<UserIdParam>,
+) -> Result<Json<Message>, ApiError> {
+    if state.db.user_by_id(id).await?.is_none() {
+        return Err(ApiError::not_found("User not found"));
+    }
+    if id == admin.id {
+        return Err(ApiError::forbidden(
+            "Super users are not allowed to delete themselves",
+        ));
+    }
+    delete_with_items(&state, id).await?;
+    Ok(Json(Message::new("User deleted successfully")))
+}

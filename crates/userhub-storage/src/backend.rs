@@ -1,0 +1,144 @@
+//! The two backends behind one handle. Everything backend-specific — how to
+//! connect, which DDL to run, how to inspect the catalogue — is in this
+//! module and in `migrations/{postgres,sqlite}`; the repositories run the
+//! same SQL on both through [`with_pool!`].
+
+use std::future::Future;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Instant;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use userhub_core::config::DatabaseSettings;
+use userhub_telemetry::Metrics;
+
+use crate::StorageError;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// A pooled connection to the service's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub(crate) backend: Backend,
+    pub(crate) metrics: Metrics,
+    pool_size: u32,
+}
+
+/// Connection pool occupancy, for metrics and readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// Runs the same expression against whichever pool the database has; the
+/// expression is compiled once per backend.
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match &$db.backend {
+            $crate::backend::Backend::Postgres($pool) => $body,
+            $crate::backend::Backend::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Database {
+    /// Creates the pool. PostgreSQL connects lazily (readiness reports a
+    /// database that is down); SQLite creates its file and folder.
+    pub async fn connect(
+        settings: &DatabaseSettings,
+        metrics: Metrics,
+    ) -> Result<Self, StorageError> {
+        let url = settings.url.expose();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?.application_name("userhub");
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.pool_size)
+                .min_connections(0)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_lazy_with(options);
+            Backend::Postgres(pool)
+        } else {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(std::time::Duration::from_secs(5));
+            if let Some(parent) = Path::new(options.get_filename()).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StorageError::Database(sqlx::Error::Io(e)))?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.pool_size)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(options)
+                .await?;
+            Backend::Sqlite(pool)
+        };
+        Ok(Self {
+            backend,
+            metrics,
+            pool_size: settings.pool_size,
+        })
+    }
+
+    /// `postgresql` or `sqlite`, as OpenTelemetry's `db.system` names them.
+    pub fn system(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres(_) => "postgresql",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        let (size, idle) = with_pool!(self, pool => (pool.size(), pool.num_idle() as u32));
+        PoolStats {
+            size,
+            idle,
+            max: self.pool_size,
+        }
+    }
+
+    /// Whether a connection can be had and answers.
+    pub async fn ping(&self) -> bool {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    }
+
+    /// Closes the pool, waiting for checked-out connections to return.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+
+    /// Runs one repository operation, recording its duration and turning a
+    /// pool timeout into its own metric.
+    pub(crate) async fn timed<T>(
+        &self,
+        operation: &'static str,
+        table: &'static str,
+        fut: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StorageError> {
+        let started = Instant::now();
+        let result = fut.await;
+        self.metrics
+            .record_db_operation(operation, table, started.elapsed().as_secs_f64());
+        result.map_err(|e| {
+            let e = StorageError::from(e);
+            if matches!(e, StorageError::PoolTimeout) {
+                self.metrics.record_db_acquire_timeout();
+            }
+            e
+        })
+    }
+}

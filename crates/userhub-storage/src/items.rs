@@ -1,0 +1,107 @@
+//! The item repository.
+
+use tracing::instrument;
+use userhub_core::{Item, ItemId, ItemPatch, NewItem, Page, PageRequest, UserId};
+use uuid::Uuid;
+
+use crate::backend::with_pool;
+use crate::rows::{ITEM_COLUMNS, ItemRow, now};
+use crate::{Database, StorageError};
+
+impl Database {
+    #[instrument(name = "db.item.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item"))]
+    pub async fn item_by_id(&self, id: ItemId) -> Result<Option<Item>, StorageError> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM item WHERE id = $1");
+        let row = with_pool!(self, pool => self.timed("select", "item",
+            sqlx::query_as::<_, ItemRow>(&sql).bind(id).fetch_optional(pool)).await)?;
+        Ok(row.map(Item::from))
+    }
+
+    /// Newest first; all items when `owner` is `None`.
+    #[instrument(name = "db.item.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item"))]
+    pub async fn list_items(
+        &self,
+        owner: Option<UserId>,
+        page: PageRequest,
+    ) -> Result<Page<Item>, StorageError> {
+        let (rows, count) = match owner {
+            Some(owner) => {
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM item WHERE owner_id = $1 ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $2 OFFSET $3"
+                );
+                with_pool!(self, pool => {
+                    let rows = self.timed("select", "item", sqlx::query_as::<_, ItemRow>(&sql)
+                        .bind(owner).bind(page.limit).bind(page.skip).fetch_all(pool)).await?;
+                    let count: i64 = self.timed("select", "item",
+                        sqlx::query_scalar("SELECT count(*) FROM item WHERE owner_id = $1").bind(owner).fetch_one(pool)).await?;
+                    (rows, count)
+                })
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM item ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $1 OFFSET $2"
+                );
+                with_pool!(self, pool => {
+                    let rows = self.timed("select", "item", sqlx::query_as::<_, ItemRow>(&sql)
+                        .bind(page.limit).bind(page.skip).fetch_all(pool)).await?;
+                    let count: i64 = self.timed("select", "item",
+                        sqlx::query_scalar("SELECT count(*) FROM item").fetch_one(pool)).await?;
+                    (rows, count)
+                })
+            }
+        };
+        Ok(Page {
+            data: rows.into_iter().map(Item::from).collect(),
+            count,
+        })
+    }
+
+    #[instrument(name = "db.item.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "item"))]
+    pub async fn insert_item(&self, new: NewItem) -> Result<Item, StorageError> {
+        let sql = format!(
+            "INSERT INTO item (id, title, description, owner_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {ITEM_COLUMNS}"
+        );
+        let title = new.title.into_string();
+        let description = new.description.map(|d| d.into_string());
+        let row = with_pool!(self, pool => self.timed("insert", "item",
+            sqlx::query_as::<_, ItemRow>(&sql)
+                .bind(Uuid::new_v4()).bind(&title).bind(&description).bind(new.owner_id).bind(now())
+                .fetch_one(pool)).await)?;
+        Ok(row.into())
+    }
+
+    #[instrument(name = "db.item.update", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "item"))]
+    pub async fn update_item(
+        &self,
+        id: ItemId,
+        patch: ItemPatch,
+    ) -> Result<Option<Item>, StorageError> {
+        let sql = format!(
+            "UPDATE item SET title = COALESCE($2, title),
+                             description = CASE WHEN $3 THEN $4 ELSE description END
+             WHERE id = $1 RETURNING {ITEM_COLUMNS}"
+        );
+        let title = patch.title.map(|t| t.into_string());
+        let set_description = patch.description.is_some();
+        let description = patch.description.flatten().map(|d| d.into_string());
+        let row = with_pool!(self, pool => self.timed("update", "item",
+            sqlx::query_as::<_, ItemRow>(&sql)
+                .bind(id).bind(&title).bind(set_description).bind(&description)
+                .fetch_optional(pool)).await)?;
+        Ok(row.map(Item::from))
+    }
+
+    #[instrument(name = "db.item.delete", skip_all, fields(db.system = self.system(), db.operation.name = "DELETE", db.collection.name = "item"))]
+    pub async fn delete_item(&self, id: ItemId) -> Result<bool, StorageError> {
+        let done = with_pool!(self, pool => self.timed("delete", "item",
+            sqlx::query("DELETE FROM item WHERE id = $1").bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// How many items `owner` has (reported when a user is deleted).
+    #[instrument(name = "db.item.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item"))]
+    pub async fn count_items_of(&self, owner: UserId) -> Result<i64, StorageError> {
+        with_pool!(self, pool => self.timed("select", "item",
+            sqlx::query_scalar("SELECT count(*) FROM item WHERE owner_id = $1").bind(owner).fetch_one(pool)).await)
+    }
+}

@@ -1,0 +1,62 @@
+//! Row shapes shared by both backends and their conversion to domain records.
+
+use chrono::{DateTime, Utc};
+use userhub_core::{Description, Email, FullName, Item, Title, User};
+use uuid::Uuid;
+
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, is_active, is_superuser, full_name, hashed_password, created_at";
+pub(crate) const ITEM_COLUMNS: &str = "id, title, description, owner_id, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: Uuid,
+    email: String,
+    is_active: bool,
+    is_superuser: bool,
+    full_name: Option<String>,
+    hashed_password: String,
+    created_at: Option<DateTime<Utc>>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            email: Email::from_stored(r.email),
+            is_active: r.is_active,
+            is_superuser: r.is_superuser,
+            full_name: r.full_name.map(FullName::from_stored),
+            hashed_password: r.hashed_password,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ItemRow {
+    id: Uuid,
+    title: String,
+    description: Option<String>,
+    owner_id: Uuid,
+    created_at: Option<DateTime<Utc>>,
+}
+
+impl From<ItemRow> for Item {
+    fn from(r: ItemRow) -> Self {
+        Item {
+            id: r.id,
+            title: Title::from_stored(r.title),
+            description: r.description.map(Description::from_stored),
+            owner_id: r.owner_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// Now, at the microsecond precision PostgreSQL stores, so both backends
+/// return the same value that was written.
+pub(crate) fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}

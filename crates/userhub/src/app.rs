@@ -1,0 +1,129 @@
+//! Building and running the application.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+use tracing::{info, warn};
+use userhub_api::AppState;
+use userhub_core::config::Settings;
+use userhub_storage::{Database, StorageError};
+use userhub_telemetry::Metrics;
+
+use crate::superuser;
+
+/// Which parts of Userhub this process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// API and web UI on one listener (`userhub serve`).
+    AllInOne,
+    /// The API alone (`userhub api`).
+    Api,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database")]
+    Database(#[source] StorageError),
+    #[error("cannot migrate the database")]
+    Migrate(#[source] StorageError),
+    #[error("cannot create the first superuser")]
+    Superuser(#[source] superuser::SuperuserError),
+    #[error("server error")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A built application, ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    state: AppState,
+    router: Router,
+}
+
+impl Application {
+    /// Connects to the database, migrates it (unless disabled), ensures the
+    /// first superuser and assembles the routers.
+    pub async fn build(
+        settings: Settings,
+        mode: Mode,
+        metrics: Metrics,
+    ) -> Result<Self, StartupError> {
+        let db = Database::connect(&settings.database, metrics.clone())
+            .await
+            .map_err(StartupError::Database)?;
+        if settings.database.migrate_on_start {
+            let report = db.migrate().await.map_err(StartupError::Migrate)?;
+            if !report.applied.is_empty() || report.baselined.is_some() {
+                info!(applied = ?report.applied, baselined = ?report.baselined, "database migrated");
+            }
+        }
+        let state = AppState::new(settings, db, metrics);
+        superuser::ensure_first_superuser(&state)
+            .await
+            .map_err(StartupError::Superuser)?;
+        let router = assemble(state.clone(), mode);
+        Ok(Self { state, router })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The assembled router (without trailing-slash normalisation).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then drains
+    /// in-flight requests for at most the configured deadline and closes
+    /// the database pool.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let deadline = self.state.settings.server.shutdown_timeout;
+        let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        let make_service =
+            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
+        let started = Arc::new(Notify::new());
+        let notify = started.clone();
+        let server = axum::serve(listener, make_service).with_graceful_shutdown(async move {
+            shutdown.await;
+            notify.notify_one();
+        });
+        let mut server = std::pin::pin!(server.into_future());
+        let result = tokio::select! {
+            result = &mut server => result,
+            () = started.notified() => {
+                info!(deadline_secs = deadline.as_secs_f64(), "shutting down: draining in-flight requests");
+                match tokio::time::timeout(deadline, &mut server).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        warn!("drain deadline passed: closing the remaining connections");
+                        Ok(())
+                    }
+                }
+            }
+        };
+        self.state.db.close().await;
+        info!("stopped");
+        result.map_err(StartupError::Serve)
+    }
+}
+
+/// The API (and, all-in-one, the web UI) with the cross-cutting layers.
+fn assemble(state: AppState, mode: Mode) -> Router {
+    let settings = state.settings.clone();
+    let api = userhub_api::router(state);
+    let app = match mode {
+        Mode::Api | Mode::AllInOne => api.fallback(userhub_api::middleware::not_found),
+    };
+    userhub_api::layers(app, &settings)
+}

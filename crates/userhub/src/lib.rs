@@ -1,0 +1,11 @@
+//! The `userhub` binary's library half: application assembly (build the
+//! state, run migrations, seed the first superuser, serve until shutdown)
+//! kept out of `main` so integration tests start the real server on
+//! `127.0.0.1:0`.
+
+pub mod app;
+pub mod healthcheck;
+pub mod shutdown;
+pub mod superuser;
+
+pub use app::{Application, Mode, StartupError};

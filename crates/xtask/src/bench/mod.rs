@@ -1,0 +1,234 @@
+//! `cargo xtask bench`: throughput, latency, errors and memory of the API
+//! under load, on SQLite and on PostgreSQL; writes `docs/benchmarks.md`.
+
+mod api;
+mod machine;
+mod report;
+mod scenarios;
+mod server;
+mod wrk;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use userhub_testkit::{TestPostgres, create_database};
+
+use crate::cmd;
+use report::{Row, Startup};
+use scenarios::{Db, Plan, SCENARIOS};
+use server::Server;
+
+pub const ABOUT: &str = "benchmark the API (wrk; SQLite and PostgreSQL) and write docs/benchmarks.md [--quick] [--db sqlite|postgres] [--out FILE]";
+
+const FULL: Plan = Plan {
+    warmup: Duration::from_secs(3),
+    measure: Duration::from_secs(15),
+    rounds: 3,
+    ready_runs: 7,
+};
+
+const QUICK: Plan = Plan {
+    warmup: Duration::from_secs(1),
+    measure: Duration::from_secs(3),
+    rounds: 1,
+    ready_runs: 3,
+};
+
+#[derive(Debug)]
+struct Options {
+    quick: bool,
+    dbs: Vec<Db>,
+    out: PathBuf,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut quick = false;
+    let mut dbs = vec![Db::Sqlite, Db::Postgres];
+    let mut out = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--db" => {
+                dbs = match args.next().map(String::as_str) {
+                    Some("sqlite") => vec![Db::Sqlite],
+                    Some("postgres") => vec![Db::Postgres],
+                    other => bail!("--db takes sqlite or postgres, got {other:?}"),
+                }
+            }
+            "--out" => out = Some(PathBuf::from(args.next().context("--out needs a path")?)),
+            other => bail!("unknown bench argument `{other}` (see `cargo xtask help`)"),
+        }
+    }
+    let root = cmd::workspace_root();
+    let out = out.unwrap_or_else(|| {
+        if quick {
+            root.join("target/benchmarks-quick.md")
+        } else {
+            root.join("docs/benchmarks.md")
+        }
+    });
+    Ok(Options { quick, dbs, out })
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let options = parse(args)?;
+    let plan = if options.quick { QUICK } else { FULL };
+    let mut command = String::from("cargo xtask bench");
+    for arg in args {
+        command.push(' ');
+        command.push_str(arg);
+    }
+
+    cmd::timed("install load generator", wrk::ensure_installed)?;
+    cmd::timed("build release userhub", || {
+        let mut build = cmd::cargo();
+        build.args(["build", "--release", "-p", "userhub"]);
+        cmd::run(build)
+    })?;
+    let binary = target_dir()?.join("release/userhub");
+    if !binary.is_file() {
+        bail!("{} missing after the release build", binary.display());
+    }
+
+    let work = tempfile::Builder::new()
+        .prefix("userhub-bench-")
+        .tempdir()
+        .context("creating the bench work directory")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("building a tokio runtime")?;
+
+    let postgres = if options.dbs.contains(&Db::Postgres) {
+        Some(cmd::timed("start PostgreSQL", || {
+            TestPostgres::start().context("PostgreSQL for the benchmark could not be started")
+        })?)
+    } else {
+        None
+    };
+
+    let mut rows: Vec<Row> = Vec::new();
+    for &db in &options.dbs {
+        for round in 0..plan.rounds {
+            let database_url = match (db, &postgres) {
+                (Db::Postgres, Some(pg)) => runtime
+                    .block_on(create_database(&pg.admin_url()))
+                    .context("creating the round's PostgreSQL database")?,
+                _ => format!(
+                    "sqlite://{}/round-{round}.db?mode=rwc",
+                    work.path().display()
+                ),
+            };
+            println!("\n=== {} round {}/{}", db.label(), round + 1, plan.rounds);
+            run_round(db, &database_url, &binary, work.path(), &plan, &runtime, &mut rows)
+                .with_context(|| format!("{} round {}", db.label(), round + 1))?;
+        }
+    }
+
+    let startup = if options.dbs.contains(&Db::Sqlite) {
+        cmd::timed("start to ready (SQLite)", || {
+            start_to_ready(&binary, work.path(), plan.ready_runs)
+        })?
+    } else {
+        Startup::default()
+    };
+    drop(postgres);
+
+    let ctx = machine::context(command, options.quick, plan, started.elapsed());
+    let text = report::render(&ctx, &rows, &startup);
+    if let Some(parent) = options.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&options.out, &text)
+        .with_context(|| format!("writing {}", options.out.display()))?;
+    println!("\n{text}\nbench: wrote {}", options.out.display());
+    Ok(())
+}
+
+fn run_round(
+    db: Db,
+    database_url: &str,
+    binary: &Path,
+    work: &Path,
+    plan: &Plan,
+    runtime: &tokio::runtime::Runtime,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let log = work.join(format!("server-{}.log", db.label()));
+    let server = Server::start(binary, database_url, &log)?;
+    let fixture = runtime
+        .block_on(api::prepare(&server.base_url()))
+        .context("preparing users and items through the API")?;
+    for &scenario in SCENARIOS {
+        let measurement = scenarios::measure(scenario, &server, &fixture, plan, work)
+            .with_context(|| format!("scenario {}", scenario.slug()))?;
+        println!(
+            "{:<24} {:<10} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  peak RSS {:>6.1} MiB",
+            scenario.slug(),
+            db.label(),
+            measurement.wrk.rps(),
+            measurement.wrk.p50_us / 1000.0,
+            measurement.wrk.p99_us / 1000.0,
+            measurement.wrk.errors(),
+            measurement.peak_rss_mib
+        );
+        match rows
+            .iter_mut()
+            .find(|row| row.db == db && row.scenario == scenario)
+        {
+            Some(row) => row.rounds.push(measurement),
+            None => rows.push(Row {
+                db,
+                scenario,
+                rounds: vec![measurement],
+            }),
+        }
+    }
+    server.stop()
+}
+
+fn start_to_ready(binary: &Path, work: &Path, runs: usize) -> Result<Startup> {
+    let mut startup = Startup::default();
+    for run in 0..runs {
+        let url = format!("sqlite://{}/ready-{run}.db?mode=rwc", work.display());
+        let log = work.join("server-ready.log");
+        for existing in [false, true] {
+            let server = Server::start(binary, &url, &log)?;
+            let took = server.start_to_ready;
+            server.stop()?;
+            println!(
+                "start to ready, {} database: {:.1} ms",
+                if existing { "existing" } else { "new" },
+                took.as_secs_f64() * 1000.0
+            );
+            if existing {
+                startup.existing.push(took);
+            } else {
+                startup.fresh.push(took);
+            }
+        }
+    }
+    Ok(startup)
+}
+
+fn target_dir() -> Result<PathBuf> {
+    let output = cmd::cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("no target_directory in cargo metadata")
+}

@@ -1,0 +1,193 @@
+//! What is measured: the request mixes and how one figure is taken.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::api::Fixture;
+use super::server::{RssWatch, Server};
+use super::wrk::{self, Load, WrkResult};
+
+/// Database behind the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Request mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Health,
+    Items,
+    Login,
+    ItemsDuringLogins,
+    Create,
+}
+
+/// One measured configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scenario {
+    pub kind: Kind,
+    pub connections: u32,
+}
+
+/// Logins running beside the items read in [`Kind::ItemsDuringLogins`].
+pub const LOGIN_CLIENTS: u32 = 8;
+
+/// In run order; create runs last so it cannot change what the reads see.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario { kind: Kind::Health, connections: 32 },
+    Scenario { kind: Kind::Items, connections: 32 },
+    Scenario { kind: Kind::Items, connections: 128 },
+    Scenario { kind: Kind::Login, connections: LOGIN_CLIENTS },
+    Scenario { kind: Kind::ItemsDuringLogins, connections: 32 },
+    Scenario { kind: Kind::Create, connections: 32 },
+];
+
+impl Scenario {
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            Kind::Health => "health check `GET /api/v1/utils/health-check/`",
+            Kind::Items => "items read `GET /api/v1/items/?limit=20` (owner of 100 items)",
+            Kind::Login => "login `POST /api/v1/login/access-token`",
+            Kind::ItemsDuringLogins => "items read while 8 clients log in",
+            Kind::Create => "create `POST /api/v1/items/`",
+        }
+    }
+
+    pub fn slug(&self) -> String {
+        let kind = match self.kind {
+            Kind::Health => "health",
+            Kind::Items => "items",
+            Kind::Login => "login",
+            Kind::ItemsDuringLogins => "items-during-logins",
+            Kind::Create => "create",
+        };
+        format!("{kind}-c{}", self.connections)
+    }
+}
+
+/// Durations and repetitions.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub warmup: Duration,
+    pub measure: Duration,
+    pub rounds: usize,
+    pub ready_runs: usize,
+}
+
+/// One round's figure for one scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Measurement {
+    pub wrk: WrkResult,
+    pub peak_rss_mib: f64,
+    /// The logins running beside [`Kind::ItemsDuringLogins`].
+    pub side: Option<WrkResult>,
+}
+
+fn items(base: &str, fixture: &Fixture, connections: u32) -> Load {
+    Load {
+        name: format!("items-c{connections}"),
+        url: format!("{base}/api/v1/items/?limit=20"),
+        method: "GET",
+        headers: vec![(
+            "Authorization".into(),
+            format!("Bearer {}", fixture.reader_token),
+        )],
+        body: None,
+        connections,
+    }
+}
+
+fn login(base: &str, fixture: &Fixture, connections: u32) -> Load {
+    Load {
+        name: format!("login-c{connections}"),
+        url: format!("{base}/api/v1/login/access-token"),
+        method: "POST",
+        headers: vec![(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        body: Some(format!(
+            "username={}&password={}",
+            fixture.reader_email.replace('@', "%40"),
+            fixture.reader_password
+        )),
+        connections,
+    }
+}
+
+fn loads(scenario: Scenario, base: &str, fixture: &Fixture) -> Vec<Load> {
+    let c = scenario.connections;
+    match scenario.kind {
+        Kind::Health => vec![Load {
+            name: format!("health-c{c}"),
+            url: format!("{base}/api/v1/utils/health-check/"),
+            method: "GET",
+            headers: Vec::new(),
+            body: None,
+            connections: c,
+        }],
+        Kind::Items => vec![items(base, fixture, c)],
+        Kind::Login => vec![login(base, fixture, c)],
+        Kind::ItemsDuringLogins => {
+            vec![items(base, fixture, c), login(base, fixture, LOGIN_CLIENTS)]
+        }
+        Kind::Create => vec![Load {
+            name: format!("create-c{c}"),
+            url: format!("{base}/api/v1/items/"),
+            method: "POST",
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                (
+                    "Authorization".into(),
+                    format!("Bearer {}", fixture.writer_token),
+                ),
+            ],
+            body: Some(r#"{"title":"bench item","description":"created by cargo xtask bench"}"#.into()),
+            connections: c,
+        }],
+    }
+}
+
+/// Warm up, then measure `scenario` against `server` (all its loads at once).
+pub fn measure(
+    scenario: Scenario,
+    server: &Server,
+    fixture: &Fixture,
+    plan: &Plan,
+    dir: &Path,
+) -> Result<Measurement> {
+    let loads = loads(scenario, &server.base_url(), fixture);
+    run_all(&loads, plan.warmup, dir)?;
+    let rss = RssWatch::start(server.pid());
+    let results = run_all(&loads, plan.measure, dir)?;
+    let peak_rss_mib = rss.finish();
+    Ok(Measurement {
+        wrk: results[0],
+        peak_rss_mib,
+        side: results.get(1).copied(),
+    })
+}
+
+fn run_all(loads: &[Load], duration: Duration, dir: &Path) -> Result<Vec<WrkResult>> {
+    if let [load] = loads {
+        return Ok(vec![wrk::run(load, duration, dir)?]);
+    }
+    let running = loads
+        .iter()
+        .map(|load| wrk::spawn(load, duration, dir))
+        .collect::<Result<Vec<_>>>()?;
+    running.into_iter().map(wrk::Running::wait).collect()
+}

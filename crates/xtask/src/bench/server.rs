@@ -1,0 +1,227 @@
+//! The `userhub api` process under test: start, readiness, memory, stop.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rand::Rng;
+
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Superuser created by the server on first start.
+pub const SUPERUSER: &str = "bench-admin@example.com";
+
+/// A running server; killed on drop if not stopped.
+#[derive(Debug)]
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub start_to_ready: Duration,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Spawn `binary api` on a free port with `database_url`, wait for `/readyz`.
+    pub fn start(binary: &Path, database_url: &str, log: &Path) -> Result<Self> {
+        let mut last_error = None;
+        for _ in 0..3 {
+            match Self::try_start(binary, database_url, log) {
+                Ok(server) => return Ok(server),
+                Err(error) => {
+                    let text = std::fs::read_to_string(log).unwrap_or_default();
+                    if !text.contains("in use") {
+                        return Err(error);
+                    }
+                    last_error = Some(error);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("server did not start")))
+    }
+
+    fn try_start(binary: &Path, database_url: &str, log: &Path) -> Result<Self> {
+        let addr = free_addr()?;
+        let log_file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let secret: String = (0..32)
+            .map(|_| format!("{:02x}", rand::thread_rng().r#gen::<u8>()))
+            .collect();
+        let password: String = (0..12)
+            .map(|_| format!("{:02x}", rand::thread_rng().r#gen::<u8>()))
+            .collect();
+        let started = Instant::now();
+        let mut child = Command::new(binary)
+            .arg("api")
+            .env("ENVIRONMENT", "production")
+            .env("SECRET_KEY", secret)
+            .env("USERHUB_BIND", addr.to_string())
+            .env("DATABASE_URL", database_url)
+            .env("FIRST_SUPERUSER", SUPERUSER)
+            .env("FIRST_SUPERUSER_PASSWORD", password)
+            .env("USERHUB_IP_BURST", "100000000")
+            .env("USERHUB_LOGIN_MAX_FAILURES", "1000000")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().context("cloning the log handle")?)
+            .stderr(log_file)
+            .spawn()
+            .with_context(|| format!("spawning {} api", binary.display()))?;
+        loop {
+            if http_status(addr, "/readyz") == Some(200) {
+                return Ok(Self {
+                    child: Some(child),
+                    addr,
+                    start_to_ready: started.elapsed(),
+                    log: log.to_path_buf(),
+                });
+            }
+            if let Some(status) = child.try_wait().context("polling the server")? {
+                bail!(
+                    "server exited ({status}) before /readyz answered 200; log {}:\n{}",
+                    log.display(),
+                    tail(log)
+                );
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "server on {addr} not ready (GET /readyz != 200) within {READY_TIMEOUT:?}; log {}:\n{}",
+                    log.display(),
+                    tail(log)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful stop (SIGTERM), then SIGKILL after 10 s.
+    pub fn stop(mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().context("killing the server")?;
+        child.wait()?;
+        bail!(
+            "server did not stop within 10 s of SIGTERM; killed. log {}:\n{}",
+            self.log.display(),
+            tail(&self.log)
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Status code of `GET path` (HTTP/1.1, connection close), if any answer came.
+pub fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+fn free_addr() -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// Peak resident memory of a process over a period.
+///
+/// Resets the kernel's high-water mark (`/proc/PID/clear_refs` = 5) at the
+/// start, polls `VmRSS` every 20 ms meanwhile, and at the end takes the
+/// larger of the polled maximum and `VmHWM`.
+#[derive(Debug)]
+pub struct RssWatch {
+    pid: u32,
+    stop: Arc<AtomicBool>,
+    max_kb: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RssWatch {
+    pub fn start(pid: u32) -> Self {
+        let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        let stop = Arc::new(AtomicBool::new(false));
+        let max_kb = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (stop, max_kb) = (Arc::clone(&stop), Arc::clone(&max_kb));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(kb) = status_kb(pid, "VmRSS:") {
+                        max_kb.fetch_max(kb, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        Self {
+            pid,
+            stop,
+            max_kb,
+            thread: Some(thread),
+        }
+    }
+
+    /// Peak RSS in MiB since `start`.
+    pub fn finish(mut self) -> f64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let hwm = status_kb(self.pid, "VmHWM:").unwrap_or(0);
+        hwm.max(self.max_kb.load(Ordering::Relaxed)) as f64 / 1024.0
+    }
+}
+
+fn status_kb(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -1,0 +1,68 @@
+//! `cargo xtask ci`: the pipeline `.ci/run` and hosted CI execute.
+//!
+//! A list of steps run in order, stopping at the first failure. To add a
+//! step, add one line to [`STEPS`].
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::cmd;
+
+pub const ABOUT: &str = "format check, clippy, tests, cargo-deny (the CI pipeline)";
+
+type Step = (&'static str, fn() -> Result<()>);
+
+const STEPS: &[Step] = &[
+    ("fmt", fmt),
+    ("clippy", clippy),
+    ("test", || crate::test::run(&[])),
+    ("deny", || crate::deny::run(&[])),
+];
+
+pub fn run(args: &[String]) -> Result<()> {
+    if let Some(arg) = args.first() {
+        bail!("`ci` takes no arguments (got `{arg}`)");
+    }
+    let start = Instant::now();
+    let mut timings = Vec::new();
+    let mut outcome = Ok(());
+    for (name, step) in STEPS {
+        let step_start = Instant::now();
+        let result = cmd::timed(&format!("ci step {name}"), step);
+        timings.push((name, step_start.elapsed(), result.is_ok()));
+        if let Err(error) = result {
+            outcome = Err(error.context(format!("ci step `{name}` failed")));
+            break;
+        }
+    }
+    println!("\nci summary:");
+    for (name, took, ok) in &timings {
+        let mark = if *ok { "ok" } else { "FAILED" };
+        println!("  {name:<8} {mark:<6} {:>7.1} s", took.as_secs_f64());
+    }
+    for (name, _) in STEPS.iter().skip(timings.len()) {
+        println!("  {name:<8} not run");
+    }
+    println!("  total             {:>7.1} s", start.elapsed().as_secs_f64());
+    outcome
+}
+
+fn fmt() -> Result<()> {
+    let mut command = cmd::cargo();
+    command.args(["fmt", "--all", "--check"]);
+    cmd::run(command)
+}
+
+fn clippy() -> Result<()> {
+    let mut command = cmd::cargo();
+    command.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    cmd::run(command)
+}

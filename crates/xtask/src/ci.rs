@@ -18,6 +18,8 @@ const STEPS: &[Step] = &[
     ("clippy", clippy),
     ("test", || crate::test::run(&[])),
     ("deny", || crate::deny::run(&[])),
+    ("lint_delivery", || crate::lint_delivery::run(&[])),
+    ("image", || crate::image::run(&[])),
 ];
 
 pub fn run(args: &[String]) -> Result<()> {

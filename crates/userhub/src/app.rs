@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use userhub_api::AppState;
 use userhub_core::config::Settings;
 use userhub_storage::{Database, StorageError};
-use userhub_telemetry::Metrics;
+use userhub_telemetry::{HttpTelemetryLayer, Metrics, PoolStats};
 
 use crate::superuser;
 
@@ -37,6 +37,8 @@ pub enum StartupError {
     Superuser(#[source] superuser::SuperuserError),
     #[error("server error")]
     Serve(#[source] std::io::Error),
+    #[error("invalid web UI configuration")]
+    Web(#[source] userhub_core::config::ConfigError),
 }
 
 /// A built application, ready to serve.
@@ -48,15 +50,44 @@ pub struct Application {
 
 impl Application {
     /// Connects to the database, migrates it (unless disabled), ensures the
-    /// first superuser and assembles the routers.
+    /// first superuser and assembles the routers. All-in-one, the web UI's
+    /// settings are derived from `settings` (see [`Self::build_with_web`]).
     pub async fn build(
         settings: Settings,
         mode: Mode,
         metrics: Metrics,
     ) -> Result<Self, StartupError> {
+        Self::build_with_web(settings, mode, metrics, None).await
+    }
+
+    /// [`Self::build`], with the web UI's settings for all-in-one mode
+    /// (`None`: derived from `settings`, refused outside development).
+    pub async fn build_with_web(
+        settings: Settings,
+        mode: Mode,
+        metrics: Metrics,
+        web: Option<userhub_web::WebSettings>,
+    ) -> Result<Self, StartupError> {
+        let web = match (mode, web) {
+            (Mode::AllInOne, None) => Some(crate::web::derived_settings(&settings)?),
+            (_, web) => web,
+        };
         let db = Database::connect(&settings.database, metrics.clone())
             .await
             .map_err(StartupError::Database)?;
+        let (pool_db, pool_metrics) = (db.clone(), metrics.clone());
+        metrics.set_pool_stats_source(move || {
+            let s = pool_db.pool_stats();
+            let in_use = u64::from(s.size.saturating_sub(s.idle));
+            PoolStats {
+                in_use,
+                idle: u64::from(s.idle),
+                max: u64::from(s.max),
+                waiters: pool_metrics
+                    .db_operations_in_flight()
+                    .saturating_sub(in_use),
+            }
+        });
         if settings.database.migrate_on_start {
             let report = db.migrate().await.map_err(StartupError::Migrate)?;
             if !report.applied.is_empty() || report.baselined.is_some() {
@@ -67,12 +98,21 @@ impl Application {
         superuser::ensure_first_superuser(&state)
             .await
             .map_err(StartupError::Superuser)?;
-        let router = assemble(state.clone(), mode);
+        let router = assemble(state.clone(), mode, web);
         Ok(Self { state, router })
     }
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The admin listener's router: `/metrics`, `/livez`, `/readyz`.
+    pub fn admin_router(&self) -> Router {
+        let db = self.state.db.clone();
+        userhub_telemetry::admin_router(self.state.metrics.clone(), move || {
+            let db = db.clone();
+            async move { userhub_api::routes::ops::readiness(&db).await.0 == axum::http::StatusCode::OK }
+        })
     }
 
     /// The assembled router (without trailing-slash normalisation).
@@ -119,11 +159,13 @@ impl Application {
 }
 
 /// The API (and, all-in-one, the web UI) with the cross-cutting layers.
-fn assemble(state: AppState, mode: Mode) -> Router {
+fn assemble(state: AppState, mode: Mode, web: Option<userhub_web::WebSettings>) -> Router {
     let settings = state.settings.clone();
+    let metrics = state.metrics.clone();
     let api = userhub_api::router(state);
-    let app = match mode {
-        Mode::Api | Mode::AllInOne => api.fallback(userhub_api::middleware::not_found),
+    let app = match (mode, web) {
+        (Mode::AllInOne, Some(web)) => crate::web::mount_in_process(api, web, &settings),
+        _ => api.fallback(userhub_api::middleware::not_found),
     };
-    userhub_api::layers(app, &settings)
+    userhub_api::layers(app, &settings).layer(HttpTelemetryLayer::new(metrics))
 }

@@ -14,12 +14,13 @@ pub fn context(
     plan: Plan,
     total: Duration,
     load_before: String,
+    commit: String,
 ) -> Context {
     Context {
         command,
         quick,
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        commit: commit(),
+        commit,
         nproc: std::thread::available_parallelism().map(usize::from).unwrap_or(0),
         cpu: proc_field("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into()),
         memory: proc_field("/proc/meminfo", "MemTotal")
@@ -36,7 +37,8 @@ pub fn context(
     }
 }
 
-fn commit() -> String {
+/// `HEAD` of the workspace, marked when the work tree has uncommitted changes.
+pub fn commit() -> String {
     let root = cmd::workspace_root();
     let head = output(Command::new("git").current_dir(&root).args(["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());

@@ -74,6 +74,8 @@ fn parse(args: &[String]) -> Result<Options> {
 
 pub fn run(args: &[String]) -> Result<()> {
     let started = Instant::now();
+    // Taken before anything is built: the code measured is the code at this commit.
+    let commit = machine::commit();
     let options = parse(args)?;
     let plan = if options.quick { QUICK } else { FULL };
     let mut command = String::from("cargo xtask bench");
@@ -141,6 +143,7 @@ pub fn run(args: &[String]) -> Result<()> {
         plan,
         started.elapsed(),
         load_before,
+        commit,
     );
     let text = report::render(&ctx, &rows, &startup);
     if let Some(parent) = options.out.parent() {

@@ -37,6 +37,8 @@ pub enum StartupError {
     Superuser(#[source] superuser::SuperuserError),
     #[error("server error")]
     Serve(#[source] std::io::Error),
+    #[error("invalid web UI configuration")]
+    Web(#[source] userhub_core::config::ConfigError),
 }
 
 /// A built application, ready to serve.
@@ -48,12 +50,28 @@ pub struct Application {
 
 impl Application {
     /// Connects to the database, migrates it (unless disabled), ensures the
-    /// first superuser and assembles the routers.
+    /// first superuser and assembles the routers. All-in-one, the web UI's
+    /// settings are derived from `settings` (see [`Self::build_with_web`]).
     pub async fn build(
         settings: Settings,
         mode: Mode,
         metrics: Metrics,
     ) -> Result<Self, StartupError> {
+        Self::build_with_web(settings, mode, metrics, None).await
+    }
+
+    /// [`Self::build`], with the web UI's settings for all-in-one mode
+    /// (`None`: derived from `settings`, refused outside development).
+    pub async fn build_with_web(
+        settings: Settings,
+        mode: Mode,
+        metrics: Metrics,
+        web: Option<userhub_web::WebSettings>,
+    ) -> Result<Self, StartupError> {
+        let web = match (mode, web) {
+            (Mode::AllInOne, None) => Some(crate::web::derived_settings(&settings)?),
+            (_, web) => web,
+        };
         let db = Database::connect(&settings.database, metrics.clone())
             .await
             .map_err(StartupError::Database)?;
@@ -80,7 +98,7 @@ impl Application {
         superuser::ensure_first_superuser(&state)
             .await
             .map_err(StartupError::Superuser)?;
-        let router = assemble(state.clone(), mode);
+        let router = assemble(state.clone(), mode, web);
         Ok(Self { state, router })
     }
 
@@ -141,12 +159,13 @@ impl Application {
 }
 
 /// The API (and, all-in-one, the web UI) with the cross-cutting layers.
-fn assemble(state: AppState, mode: Mode) -> Router {
+fn assemble(state: AppState, mode: Mode, web: Option<userhub_web::WebSettings>) -> Router {
     let settings = state.settings.clone();
     let metrics = state.metrics.clone();
     let api = userhub_api::router(state);
-    let app = match mode {
-        Mode::Api | Mode::AllInOne => api.fallback(userhub_api::middleware::not_found),
+    let app = match (mode, web) {
+        (Mode::AllInOne, Some(web)) => crate::web::mount_in_process(api, web, &settings),
+        _ => api.fallback(userhub_api::middleware::not_found),
     };
     userhub_api::layers(app, &settings).layer(HttpTelemetryLayer::new(metrics))
 }

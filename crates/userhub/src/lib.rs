@@ -7,5 +7,6 @@ pub mod app;
 pub mod healthcheck;
 pub mod shutdown;
 pub mod superuser;
+pub mod web;
 
 pub use app::{Application, Mode, StartupError};

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "format check, clippy, tests, cargo-deny (the CI pipeline)";
+pub const ABOUT: &str = "format check, clippy, tests, cargo-deny, browser e2e (the CI pipeline)";
 
 type Step = (&'static str, fn() -> Result<()>);
 
@@ -18,7 +18,10 @@ const STEPS: &[Step] = &[
     ("clippy", clippy),
     ("test", || crate::test::run(&[])),
     ("deny", || crate::deny::run(&[])),
+    ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),
+    ("e2e", || crate::e2e::run(&[])),
+    ("image", || crate::image::run(&[])),
 ];
 
 pub fn run(args: &[String]) -> Result<()> {

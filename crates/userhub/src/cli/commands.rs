@@ -64,10 +64,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Serve => serve(&cli, Environment::Development, Mode::AllInOne).await,
         Command::Api => serve(&cli, deployed, Mode::Api).await,
-        Command::Web => {
-            eprintln!("userhub: the web service is not available in this build yet");
-            ExitCode::from(CONFIG_ERROR)
-        }
+        Command::Web => web(&cli).await,
         Command::Migrate => migrate(&cli, deployed).await,
         Command::CreateSuperuser { email } => create_superuser(&cli, deployed, email).await,
         Command::Healthcheck {
@@ -96,6 +93,18 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Ok(t) => t,
         Err(code) => return code,
     };
+    let shutdown = shutdown::signal();
+    let web = match mode {
+        Mode::AllInOne => match userhub_web::WebSettings::load(
+            &source,
+            &settings.environment,
+            Some(&settings.secret_key),
+        ) {
+            Ok(web) => Some(web),
+            Err(e) => return config_error(&e),
+        },
+        Mode::Api => None,
+    };
     let bind = settings.server.bind;
     let listener = match TcpListener::bind(bind).await {
         Ok(l) => l,
@@ -110,7 +119,7 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         }
         Err(e) => return fail(&format!("cannot listen on {admin_bind} (admin)"), &e),
     };
-    let app = match Application::build(settings, mode, Metrics::new()).await {
+    let app = match Application::build_with_web(settings, mode, Metrics::new(), web).await {
         Ok(app) => app,
         Err(e) => return fail("startup failed", &e),
     };
@@ -119,7 +128,7 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         tokio::spawn(async move { axum::serve(l, router).await })
     });
     tracing::info!(address = %bind, admin_address = %admin_bind, mode = ?mode, version = env!("CARGO_PKG_VERSION"), "listening");
-    let result = app.run(listener, shutdown::signal()).await;
+    let result = app.run(listener, shutdown).await;
     if let Some(admin) = admin {
         admin.abort();
     }
@@ -246,5 +255,67 @@ async fn health(cli: &Cli, url: Option<&str>, timeout_seconds: f64) -> ExitCode 
             eprintln!("unhealthy: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `userhub web`: the UI alone, calling the API at `USERHUB_API_URL`.
+async fn web(cli: &Cli) -> ExitCode {
+    let source = match ConfigSource::from_env_and_file(cli.config.as_deref()) {
+        Ok(source) => source,
+        Err(e) => return config_error(&e),
+    };
+    let settings = match userhub_web::WebSettings::from_source(&source) {
+        Ok(settings) => settings,
+        Err(e) => return config_error(&e),
+    };
+    let development = settings.cookie_key_derived
+        || matches!(
+            source.raw("ENVIRONMENT"),
+            Some("development" | "dev" | "local")
+        );
+    let drain = match source.parse_or(
+        "USERHUB_SHUTDOWN_TIMEOUT_SECONDS",
+        20.0,
+        "a number of seconds",
+    ) {
+        Ok(secs) if secs > 0.0 && f64::is_finite(secs) => Duration::from_secs_f64(secs),
+        Ok(_) => {
+            return config_error(&ConfigError::new(
+                "USERHUB_SHUTDOWN_TIMEOUT_SECONDS",
+                "must be a positive number of seconds",
+            ));
+        }
+        Err(e) => return config_error(&e),
+    };
+    let bind = match userhub::web::bind_address(&source, development) {
+        Ok(bind) => bind,
+        Err(e) => return config_error(&e),
+    };
+    let environment = if development { Environment::Development } else { Environment::Deployed("production".to_owned()) };
+    let telemetry = match TelemetrySettings::for_environment(&source, &environment).map_err(|e| config_error(&e)) {
+        Ok(t) => match userhub_telemetry::init(&t) {
+            Ok(guard) => guard,
+            Err(e) => {
+                eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
+                return ExitCode::FAILURE;
+            }
+        },
+        Err(code) => return code,
+    };
+    let api_url = settings.api_url.clone().unwrap_or_default();
+    let router = match userhub::web::standalone_router(settings) {
+        Ok(router) => router,
+        Err(e) => return config_error(&e),
+    };
+    let listener = match TcpListener::bind(bind).await {
+        Ok(l) => l,
+        Err(e) => return fail(&format!("cannot listen on {bind}"), &e),
+    };
+    tracing::info!(address = %bind, api_url = %api_url, version = env!("CARGO_PKG_VERSION"), "web UI listening");
+    let result = userhub::web::run_standalone(router, listener, drain, shutdown::signal()).await;
+    telemetry.shutdown().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail("server failed", &e),
     }
 }

@@ -1,0 +1,252 @@
+//! Admin (superusers only): paginated users list, create, edit, delete.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::StatusCode;
+use serde::Deserialize;
+use tracing::instrument;
+
+use super::auth::PASSWORDS_DIFFER;
+use super::{Authed, PageQuery, WebError, done, inline, parse_id};
+use crate::api::UserForm;
+use crate::state::WebState;
+use crate::views::{AdminPage, ConfirmPage, Pager, UserFormPage, render};
+
+#[instrument(name = "web.page", skip_all, fields(route = "/admin"))]
+pub async fn list(
+    State(state): State<WebState>,
+    authed: Authed,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    authed.require_superuser()?;
+    let size = state.settings.page_size;
+    let page = query.page();
+    let skip = (page - 1) * u64::from(size);
+    let users = state.api.users(authed.caller(), skip, size).await?;
+    let pager = Pager::new("/admin", page, users.count, size);
+    if users.data.is_empty() && page > pager.pages {
+        return Ok(Redirect::to(&format!("/admin?page={}", pager.pages)).into_response());
+    }
+    let me_id = authed.user.id.clone();
+    let ctx = authed.ctx("Admin", "admin");
+    Ok(render(
+        StatusCode::OK,
+        &AdminPage {
+            ctx,
+            users: users.data,
+            me_id,
+            count: users.count,
+            pager,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AdminUserForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm_password: String,
+    #[serde(default)]
+    is_active: Option<String>,
+    #[serde(default)]
+    is_superuser: Option<String>,
+}
+
+impl AdminUserForm {
+    fn to_api(&self) -> UserForm {
+        let full_name = self.full_name.trim();
+        UserForm {
+            email: self.email.trim().to_owned(),
+            full_name: (!full_name.is_empty()).then(|| full_name.to_owned()),
+            password: (!self.password.is_empty()).then(|| self.password.clone()),
+            is_active: self.is_active.is_some(),
+            is_superuser: self.is_superuser.is_some(),
+        }
+    }
+}
+
+fn form_page(
+    authed: &Authed,
+    editing: Option<&str>,
+    form: &UserForm,
+    error: Option<String>,
+) -> UserFormPage {
+    let (heading, action, submit) = match editing {
+        Some(id) => ("Edit user", format!("/admin/users/{id}"), "Save"),
+        None => ("Add user", "/admin/users".to_owned(), "Save"),
+    };
+    UserFormPage {
+        ctx: authed.ctx(heading, "admin"),
+        heading,
+        action,
+        submit,
+        is_new: editing.is_none(),
+        email: form.email.clone(),
+        full_name: form.full_name.clone().unwrap_or_default(),
+        is_active: form.is_active,
+        is_superuser: form.is_superuser,
+        error,
+    }
+}
+
+#[instrument(name = "web.page", skip_all, fields(route = "/admin/users/new"))]
+pub async fn new_page(authed: Authed) -> Result<Response, WebError> {
+    authed.require_superuser()?;
+    let blank = UserForm {
+        is_active: true,
+        ..UserForm::default()
+    };
+    Ok(render(
+        StatusCode::OK,
+        &form_page(&authed, None, &blank, None),
+    ))
+}
+
+#[instrument(name = "web.form", skip_all, fields(route = "/admin/users"))]
+pub async fn create(
+    State(state): State<WebState>,
+    authed: Authed,
+    Form(form): Form<AdminUserForm>,
+) -> Result<Response, WebError> {
+    authed.require_superuser()?;
+    let user = form.to_api();
+    let error = if form.password != form.confirm_password {
+        PASSWORDS_DIFFER.to_owned()
+    } else {
+        match state.api.create_user(authed.caller(), &user).await {
+            Ok(_) => {
+                return Ok(done(
+                    &authed.visit.session,
+                    "/admin",
+                    "User created successfully.",
+                ));
+            }
+            Err(e) => inline(e)?,
+        }
+    };
+    Ok(render(
+        StatusCode::BAD_REQUEST,
+        &form_page(&authed, None, &user, Some(error)),
+    ))
+}
+
+#[instrument(name = "web.page", skip_all, fields(route = "/admin/users/{id}/edit"))]
+pub async fn edit_page(
+    State(state): State<WebState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    authed.require_superuser()?;
+    let id = parse_id(&id)?;
+    let user = state.api.user(authed.caller(), &id).await?;
+    let form = UserForm {
+        email: user.email,
+        full_name: user.full_name,
+        password: None,
+        is_active: user.is_active,
+        is_superuser: user.is_superuser,
+    };
+    Ok(render(
+        StatusCode::OK,
+        &form_page(&authed, Some(&id.to_string()), &form, None),
+    ))
+}
+
+#[instrument(name = "web.form", skip_all, fields(route = "/admin/users/{id}"))]
+pub async fn update(
+    State(state): State<WebState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    Form(form): Form<AdminUserForm>,
+) -> Result<Response, WebError> {
+    authed.require_superuser()?;
+    let id = parse_id(&id)?;
+    let user = form.to_api();
+    let error = if form.password != form.confirm_password {
+        PASSWORDS_DIFFER.to_owned()
+    } else {
+        match state.api.update_user(authed.caller(), &id, &user).await {
+            Ok(_) => {
+                return Ok(done(
+                    &authed.visit.session,
+                    "/admin",
+                    "User updated successfully.",
+                ));
+            }
+            Err(e) => inline(e)?,
+        }
+    };
+    Ok(render(
+        StatusCode::BAD_REQUEST,
+        &form_page(&authed, Some(&id.to_string()), &user, Some(error)),
+    ))
+}
+
+fn confirm_page(
+    authed: &Authed,
+    id: &uuid::Uuid,
+    email: &str,
+    error: Option<String>,
+) -> ConfirmPage {
+    ConfirmPage {
+        ctx: authed.ctx("Delete user", "admin"),
+        heading: "Delete user".to_owned(),
+        message: format!(
+            "The user {email} and all their items will be permanently deleted. Are you sure?"
+        ),
+        action: format!("/admin/users/{id}/delete"),
+        submit: "Delete",
+        cancel: "/admin".to_owned(),
+        error,
+    }
+}
+
+#[instrument(
+    name = "web.page",
+    skip_all,
+    fields(route = "/admin/users/{id}/delete")
+)]
+pub async fn delete_page(
+    State(state): State<WebState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    authed.require_superuser()?;
+    let id = parse_id(&id)?;
+    let user = state.api.user(authed.caller(), &id).await?;
+    Ok(render(
+        StatusCode::OK,
+        &confirm_page(&authed, &id, &user.email, None),
+    ))
+}
+
+#[instrument(
+    name = "web.form",
+    skip_all,
+    fields(route = "/admin/users/{id}/delete")
+)]
+pub async fn delete(
+    State(state): State<WebState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    authed.require_superuser()?;
+    let id = parse_id(&id)?;
+    match state.api.delete_user(authed.caller(), &id).await {
+        Ok(message) => Ok(done(&authed.visit.session, "/admin", &message.message)),
+        Err(e) => {
+            let error = inline(e)?;
+            let email = id.to_string();
+            Ok(render(
+                StatusCode::BAD_REQUEST,
+                &confirm_page(&authed, &id, &email, Some(error)),
+            ))
+        }
+    }
+}

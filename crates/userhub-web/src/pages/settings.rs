@@ -1,0 +1,251 @@
+//! User settings (profile, password, appearance, account deletion) and the
+//! theme switch.
+
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::header::{LOCATION, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::Deserialize;
+use tracing::instrument;
+
+use super::auth::PASSWORDS_DIFFER;
+use super::{Authed, Visit, WebError, done, inline};
+use crate::session::{Flash, FlashKind, THEME_COOKIE};
+use crate::state::WebState;
+use crate::views::{ConfirmPage, SettingsPage, SettingsTab, Theme, render};
+
+fn page(authed: &Authed, tab: SettingsTab, error: Option<String>) -> SettingsPage {
+    SettingsPage {
+        ctx: authed.ctx("User settings", "settings"),
+        tab,
+        full_name: authed.user.full_name.clone().unwrap_or_default(),
+        email: authed.user.email.clone(),
+        error,
+    }
+}
+
+#[instrument(name = "web.page", skip_all, fields(route = "/settings"))]
+pub async fn profile_page(authed: Authed) -> Response {
+    render(StatusCode::OK, &page(&authed, SettingsTab::Profile, None))
+}
+
+#[instrument(name = "web.page", skip_all, fields(route = "/settings/password"))]
+pub async fn password_page(authed: Authed) -> Response {
+    render(StatusCode::OK, &page(&authed, SettingsTab::Password, None))
+}
+
+#[instrument(name = "web.page", skip_all, fields(route = "/settings/appearance"))]
+pub async fn appearance_page(authed: Authed) -> Response {
+    render(
+        StatusCode::OK,
+        &page(&authed, SettingsTab::Appearance, None),
+    )
+}
+
+#[instrument(name = "web.page", skip_all, fields(route = "/settings/danger"))]
+pub async fn danger_page(authed: Authed) -> Response {
+    render(StatusCode::OK, &page(&authed, SettingsTab::Danger, None))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+}
+
+#[instrument(name = "web.form", skip_all, fields(route = "/settings/profile"))]
+pub async fn update_profile(
+    State(state): State<WebState>,
+    authed: Authed,
+    Form(form): Form<ProfileForm>,
+) -> Result<Response, WebError> {
+    match state
+        .api
+        .update_me(authed.caller(), &form.full_name, form.email.trim())
+        .await
+    {
+        Ok(_) => Ok(done(
+            &authed.visit.session,
+            "/settings",
+            "User updated successfully.",
+        )),
+        Err(e) => {
+            let error = inline(e)?;
+            let mut page = page(&authed, SettingsTab::Profile, Some(error));
+            page.full_name = form.full_name;
+            page.email = form.email;
+            Ok(render(StatusCode::BAD_REQUEST, &page))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+#[instrument(name = "web.form", skip_all, fields(route = "/settings/password"))]
+pub async fn update_password(
+    State(state): State<WebState>,
+    authed: Authed,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    let error = if form.new_password != form.confirm_password {
+        PASSWORDS_DIFFER.to_owned()
+    } else {
+        match state
+            .api
+            .update_password(authed.caller(), &form.current_password, &form.new_password)
+            .await
+        {
+            Ok(message) => {
+                return Ok(done(
+                    &authed.visit.session,
+                    "/settings/password",
+                    &message.message,
+                ));
+            }
+            Err(e) => inline(e)?,
+        }
+    };
+    Ok(render(
+        StatusCode::BAD_REQUEST,
+        &page(&authed, SettingsTab::Password, Some(error)),
+    ))
+}
+
+fn delete_confirm(authed: &Authed, error: Option<String>) -> ConfirmPage {
+    ConfirmPage {
+        ctx: authed.ctx("Delete account", "settings"),
+        heading: "Delete account".to_owned(),
+        message: "Your account and all your items will be permanently deleted. Are you sure?"
+            .to_owned(),
+        action: "/settings/delete-account".to_owned(),
+        submit: "Delete my account",
+        cancel: "/settings/danger".to_owned(),
+        error,
+    }
+}
+
+#[instrument(
+    name = "web.page",
+    skip_all,
+    fields(route = "/settings/delete-account")
+)]
+pub async fn delete_account_page(authed: Authed) -> Response {
+    render(StatusCode::OK, &delete_confirm(&authed, None))
+}
+
+#[instrument(
+    name = "web.form",
+    skip_all,
+    fields(route = "/settings/delete-account")
+)]
+pub async fn delete_account(
+    State(state): State<WebState>,
+    authed: Authed,
+) -> Result<Response, WebError> {
+    match state.api.delete_me(authed.caller()).await {
+        Ok(_) => {
+            authed.visit.session.log_out(Some(Flash {
+                kind: FlashKind::Success,
+                text: "Your account has been deleted.".to_owned(),
+            }));
+            Ok(Redirect::to("/login").into_response())
+        }
+        Err(e) => {
+            let error = inline(e)?;
+            Ok(render(
+                StatusCode::FORBIDDEN,
+                &delete_confirm(&authed, Some(error)),
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AppearanceForm {
+    #[serde(default)]
+    theme: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /appearance`: stores the theme in a cookie and goes back.
+#[instrument(name = "web.form", skip_all, fields(route = "/appearance"))]
+pub async fn set_theme(
+    State(state): State<WebState>,
+    visit: Visit,
+    headers: HeaderMap,
+    Form(form): Form<AppearanceForm>,
+) -> Response {
+    let Some(theme) = Theme::parse(&form.theme) else {
+        return super::error_page::render(
+            StatusCode::BAD_REQUEST,
+            "Unknown theme",
+            "Choose system, light or dark.",
+        );
+    };
+    let back = local_path(&form.back);
+    if back == "/settings/appearance" {
+        visit
+            .session
+            .set_flash(FlashKind::Success, "Appearance updated.");
+    }
+    let cookie = format!(
+        "{THEME_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{}",
+        theme.as_str(),
+        if state.cookie_secure(&headers) {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(back) {
+        headers.insert(LOCATION, location);
+    }
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        headers.append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// `back` if it is a path on this site, else `/` (no open redirect).
+fn local_path(back: &str) -> &str {
+    let ok = back.starts_with('/')
+        && !back.starts_with("//")
+        && !back.contains('\\')
+        && back.bytes().all(|b| b.is_ascii_graphic());
+    if ok { back } else { "/" }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        assert_eq!(local_path("/items?page=2"), "/items?page=2");
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "",
+            "items",
+            "/a b",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! The browser session: one signed, HttpOnly, SameSite=Lax cookie holding
+//! the API access token, the CSRF token and a one-shot flash message.
+//!
+//! [`session_layer`] loads the cookie into a [`Session`] handle in the
+//! request's extensions and writes it back when a handler changed it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use http::header::{COOKIE, SET_COOKIE};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::state::WebState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "userhub_session";
+/// Name of the (unsigned, non-secret) theme preference cookie.
+pub const THEME_COOKIE: &str = "userhub_theme";
+
+/// Kind of a flash message, used as its CSS class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    Success,
+    Error,
+    Info,
+}
+
+impl FlashKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// A message shown once, on the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub text: String,
+}
+
+/// What the cookie holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionData {
+    /// API access token, when logged in.
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// CSRF token every state-changing form must echo.
+    #[serde(rename = "c")]
+    pub csrf: String,
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub flash: Option<Flash>,
+    /// Unix seconds when the cookie was issued (bounds its age).
+    #[serde(rename = "i")]
+    pub issued: u64,
+}
+
+impl SessionData {
+    pub fn fresh() -> Self {
+        Self {
+            token: None,
+            csrf: random_token(),
+            flash: None,
+            issued: now(),
+        }
+    }
+}
+
+/// Signs and verifies cookie values with HMAC-SHA256.
+#[derive(Clone)]
+pub struct CookieSigner {
+    key: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for CookieSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieSigner(<redacted>)")
+    }
+}
+
+impl CookieSigner {
+    pub fn new(key: &[u8]) -> Self {
+        Self { key: key.into() }
+    }
+
+    fn mac(&self, name: &str, payload: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        mac.update(name.as_bytes());
+        mac.update(b"=");
+        mac.update(payload.as_bytes());
+        mac
+    }
+
+    /// `base64(json).base64(mac)`.
+    pub fn encode(&self, data: &SessionData) -> String {
+        let payload = B64.encode(serde_json::to_vec(data).expect("serialisable"));
+        let tag = self.mac(SESSION_COOKIE, &payload).finalize().into_bytes();
+        format!("{payload}.{}", B64.encode(tag))
+    }
+
+    /// The session in `value`, if its signature is valid and it is younger
+    /// than `max_age`.
+    pub fn decode(&self, value: &str, max_age: Duration) -> Option<SessionData> {
+        let (payload, tag) = value.split_once('.')?;
+        let tag = B64.decode(tag).ok()?;
+        self.mac(SESSION_COOKIE, payload).verify_slice(&tag).ok()?;
+        let data: SessionData = serde_json::from_slice(&B64.decode(payload).ok()?).ok()?;
+        (now().saturating_sub(data.issued) <= max_age.as_secs()).then_some(data)
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    data: SessionData,
+    changed: bool,
+}
+
+/// The current request's session; cheap to clone, changes are saved to the
+/// cookie by [`session_layer`] when the response leaves.
+#[derive(Debug, Clone)]
+pub struct Session(Arc<Mutex<Inner>>);
+
+impl Session {
+    fn new(data: SessionData, changed: bool) -> Self {
+        Self(Arc::new(Mutex::new(Inner { data, changed })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn token(&self) -> Option<String> {
+        self.lock().data.token.clone()
+    }
+
+    pub fn csrf(&self) -> String {
+        self.lock().data.csrf.clone()
+    }
+
+    /// Whether `candidate` is this session's CSRF token (constant time).
+    pub fn csrf_matches(&self, candidate: &str) -> bool {
+        let expected = self.csrf();
+        constant_time_eq(expected.as_bytes(), candidate.as_bytes())
+    }
+
+    /// Starts a logged-in session: new token, new CSRF token.
+    pub fn log_in(&self, token: String) {
+        let mut inner = self.lock();
+        inner.data.token = Some(token);
+        inner.data.csrf = random_token();
+        inner.data.issued = now();
+        inner.changed = true;
+    }
+
+    /// Ends the session, keeping nothing but an optional flash message.
+    pub fn log_out(&self, flash: Option<Flash>) {
+        let mut inner = self.lock();
+        inner.data = SessionData::fresh();
+        inner.data.flash = flash;
+        inner.changed = true;
+    }
+
+    pub fn set_flash(&self, kind: FlashKind, text: impl Into<String>) {
+        let mut inner = self.lock();
+        inner.data.flash = Some(Flash {
+            kind,
+            text: text.into(),
+        });
+        inner.changed = true;
+    }
+
+    /// Takes the flash message (it is shown once).
+    pub fn take_flash(&self) -> Option<Flash> {
+        let mut inner = self.lock();
+        let flash = inner.data.flash.take();
+        if flash.is_some() {
+            inner.changed = true;
+        }
+        flash
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+            tracing::error!("session layer missing");
+            crate::pages::error_page::internal().into_response()
+        })
+    }
+}
+
+/// A marker a response carries to end the session (expired or rejected
+/// token); [`session_layer`] applies it.
+#[derive(Debug, Clone)]
+pub struct EndSession(pub Flash);
+
+/// Loads the session cookie, runs the handler, writes the cookie back.
+pub async fn session_layer(
+    State(state): State<WebState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let loaded = cookie_value(request.headers(), SESSION_COOKIE)
+        .and_then(|v| state.signer.decode(v, state.settings.session_max_age));
+    let secure = state.cookie_secure(request.headers());
+    let session = match loaded {
+        Some(data) => Session::new(data, false),
+        None => Session::new(SessionData::fresh(), true),
+    };
+    request.extensions_mut().insert(session.clone());
+    let mut response = next.run(request).await;
+    if let Some(EndSession(flash)) = response.extensions_mut().remove::<EndSession>() {
+        session.log_out(Some(flash));
+    }
+    let inner = session.lock();
+    if inner.changed {
+        let cookie = format!(
+            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            state.signer.encode(&inner.data),
+            state.settings.session_max_age.as_secs(),
+            if secure { "; Secure" } else { "" }
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    B64.encode(bytes)
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_cookies_round_trip_and_reject_tampering() {
+        let signer = CookieSigner::new(b"0123456789abcdef0123456789abcdef");
+        let mut data = SessionData::fresh();
+        data.token = Some("jwt".into());
+        let value = signer.encode(&data);
+        let day = Duration::from_secs(86_400);
+        assert_eq!(signer.decode(&value, day), Some(data.clone()));
+
+        let (payload, tag) = value.split_once('.').unwrap();
+        let mut forged = data.clone();
+        forged.token = Some("other".into());
+        let forged_payload = B64.encode(serde_json::to_vec(&forged).unwrap());
+        assert_eq!(signer.decode(&format!("{forged_payload}.{tag}"), day), None);
+        assert_eq!(signer.decode(payload, day), None);
+        let other = CookieSigner::new(b"another key, also 32 bytes long!!");
+        assert_eq!(other.decode(&value, day), None);
+    }
+
+    #[test]
+    fn old_cookies_expire() {
+        let signer = CookieSigner::new(b"0123456789abcdef0123456789abcdef");
+        let mut data = SessionData::fresh();
+        data.issued -= 100;
+        let value = signer.encode(&data);
+        assert!(signer.decode(&value, Duration::from_secs(50)).is_none());
+        assert!(signer.decode(&value, Duration::from_secs(500)).is_some());
+    }
+
+    #[test]
+    fn csrf_tokens_compare_exactly_and_rotate_on_login() {
+        let session = Session::new(SessionData::fresh(), false);
+        let before = session.csrf();
+        assert!(session.csrf_matches(&before));
+        assert!(!session.csrf_matches(""));
+        assert!(!session.csrf_matches(&before[..before.len() - 1]));
+        session.log_in("jwt".into());
+        assert!(!session.csrf_matches(&before));
+        assert_eq!(session.token().as_deref(), Some("jwt"));
+    }
+
+    #[test]
+    fn cookie_values_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.append(COOKIE, HeaderValue::from_static("a=1; userhub_theme=dark"));
+        h.append(COOKIE, HeaderValue::from_static("userhub_session=xyz"));
+        assert_eq!(cookie_value(&h, THEME_COOKIE), Some("dark"));
+        assert_eq!(cookie_value(&h, SESSION_COOKIE), Some("xyz"));
+        assert_eq!(cookie_value(&h, "b"), None);
+    }
+}

@@ -1,0 +1,110 @@
+//! The web UI's two deployments: mounted next to the API in `userhub serve`
+//! (calling the API router in process), or the standalone `userhub web`
+//! service calling the API over HTTP at `USERHUB_API_URL`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::{info, warn};
+use userhub_core::config::{ConfigError, ConfigSource, Settings};
+use userhub_web::{InProcessTransport, WebSettings, WebState};
+
+use crate::app::StartupError;
+
+/// Web settings when none were given: development derives the cookie key
+/// from `SECRET_KEY`; elsewhere `USERHUB_COOKIE_KEY` is required.
+pub fn derived_settings(settings: &Settings) -> Result<WebSettings, StartupError> {
+    let mut web = WebSettings::load(
+        &ConfigSource::default(),
+        &settings.environment,
+        Some(&settings.secret_key),
+    )
+    .map_err(StartupError::Web)?;
+    web.project_name = settings.project_name.clone();
+    web.frontend_host = settings.frontend_host.clone();
+    Ok(web)
+}
+
+/// The API router plus the UI, which calls the API (with all its layers)
+/// in process. Unknown `/api/...` paths get the API's JSON 404, all others
+/// the UI's 404 page.
+pub fn mount_in_process(api: Router, web: WebSettings, settings: &Settings) -> Router {
+    let in_process = userhub_api::layers(
+        api.clone().fallback(userhub_api::middleware::not_found),
+        settings,
+    );
+    let state = WebState::in_process(web, InProcessTransport::new(in_process));
+    api.merge(userhub_web::router(state.clone()))
+        .fallback(move |request: Request| fallback(state.clone(), request))
+}
+
+async fn fallback(state: WebState, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        userhub_api::middleware::not_found().await.into_response()
+    } else {
+        userhub_web::not_found(State(state), request.headers().clone()).await
+    }
+}
+
+/// Where `userhub web` listens: `USERHUB_BIND`, default port 8080.
+pub fn bind_address(source: &ConfigSource, development: bool) -> Result<SocketAddr, ConfigError> {
+    let default = if development {
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    } else {
+        SocketAddr::from(([0, 0, 0, 0], 8080))
+    };
+    source.parse_or("USERHUB_BIND", default, "an address like 0.0.0.0:8080")
+}
+
+/// The standalone web service's router (the API over HTTP).
+pub fn standalone_router(web: WebSettings) -> Result<Router, ConfigError> {
+    let Some(api_url) = web.api_url.clone() else {
+        return Err(ConfigError::new(
+            "USERHUB_API_URL",
+            "required by `userhub web` (for example http://api:8000)",
+        ));
+    };
+    let state = WebState::over_http(web, &api_url)
+        .map_err(|e| ConfigError::new("USERHUB_API_URL", e.to_string()))?;
+    Ok(userhub_web::router(state.clone())
+        .merge(userhub_web::not_found_router(state))
+        .layer(CatchPanicLayer::custom(|_| {
+            userhub_web::pages::error_page::internal()
+        })))
+}
+
+/// Serves `router` until `shutdown`, then drains for at most `drain`.
+pub async fn run_standalone(
+    router: Router,
+    listener: TcpListener,
+    drain: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, make_service).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        result = &mut server => result,
+        _ = rx => {
+            info!(deadline_secs = drain.as_secs_f64(), "shutting down: draining in-flight requests");
+            match tokio::time::timeout(drain, &mut server).await {
+                Ok(result) => result,
+                Err(_) => {
+                    warn!("drain deadline passed: closing the remaining connections");
+                    Ok(())
+                }
+            }
+        }
+    }
+}

@@ -11,8 +11,18 @@ fn main() {
         .filter(|c| !c.is_empty())
         .or_else(|| output("git", &["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".to_owned());
-    if let Some(head) = output("git", &["rev-parse", "--git-path", "HEAD"]) {
+    // Rebuild when HEAD moves: HEAD itself (branch switch) and the branch ref
+    // it points at (new commit).
+    if let Some(head) = output("git", &["rev-parse", "--git-path", "HEAD"])
+        && std::path::Path::new(&head).exists()
+    {
         println!("cargo:rerun-if-changed={head}");
+    }
+    if let Some(branch) = output("git", &["symbolic-ref", "-q", "HEAD"])
+        && let Some(path) = output("git", &["rev-parse", "--git-path", &branch])
+        && std::path::Path::new(&path).exists()
+    {
+        println!("cargo:rerun-if-changed={path}");
     }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
     let rustc_version = output(&rustc, &["--version"])

@@ -115,10 +115,20 @@ where
         .with_target("tonic", tracing::level_filters::LevelFilter::OFF)
         .with_target("tower", tracing::level_filters::LevelFilter::OFF)
         .with_target("opentelemetry", tracing::level_filters::LevelFilter::OFF)
-        .with_target("sqlx", tracing::Level::WARN);
+        .with_target("sqlx", tracing::Level::WARN)
+        // The access log line repeats the server span's attributes, and the
+        // API's request-id span duplicates the server span: neither is
+        // worth exporting per request.
+        .with_target("userhub::access", tracing::level_filters::LevelFilter::OFF)
+        .with_target(
+            "userhub_api::middleware::request_id",
+            tracing::level_filters::LevelFilter::OFF,
+        );
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_tracked_inactivity(false)
+        .with_threads(false)
+        .with_location(false)
         .with_filter(span_filter);
 
     tracing_subscriber::registry()

@@ -169,10 +169,18 @@ impl Protocol {
 /// Starts a receiver on `127.0.0.1:0` (call inside a Tokio runtime); returns
 /// the endpoint for `OTEL_EXPORTER_OTLP_ENDPOINT` and the span store.
 pub async fn start_receiver(protocol: Protocol) -> (String, Received) {
+    start_receiver_on(("127.0.0.1", 0), protocol).await
+}
+
+/// [`start_receiver`] on a given address.
+pub async fn start_receiver_on(
+    addr: impl tokio::net::ToSocketAddrs,
+    protocol: Protocol,
+) -> (String, Received) {
     let received = Received::default();
-    let listener = TcpListener::bind("127.0.0.1:0")
+    let listener = TcpListener::bind(addr)
         .await
-        .expect("bind 127.0.0.1:0");
+        .expect("bind the receiver address");
     let addr: SocketAddr = listener.local_addr().expect("local address");
     match protocol {
         Protocol::Grpc => {

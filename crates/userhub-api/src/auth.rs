@@ -62,6 +62,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Err(ApiError::bad_request("Inactive user"));
         }
         tracing::Span::current().record("enduser.id", tracing::field::display(user.id));
+        userhub_telemetry::record_user_id(user.id);
         let current = CurrentUser(user);
         parts.extensions.insert(current.clone());
         Ok(current)

@@ -130,6 +130,7 @@ impl Database {
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, StorageError> {
         let started = Instant::now();
+        let _in_flight = self.metrics.track_db_operation();
         let result = fut.await;
         self.metrics
             .record_db_operation(operation, table, started.elapsed().as_secs_f64());

@@ -5,7 +5,7 @@ use userhub_core::{Item, ItemId, ItemPatch, NewItem, Page, PageRequest, UserId};
 use uuid::Uuid;
 
 use crate::backend::with_pool;
-use crate::rows::{ITEM_COLUMNS, ItemRow, now};
+use crate::rows::{Counted, ITEM_COLUMNS, ItemRow, now};
 use crate::{Database, StorageError};
 
 impl Database {
@@ -17,43 +17,42 @@ impl Database {
         Ok(row.map(Item::from))
     }
 
-    /// Newest first; all items when `owner` is `None`.
+    /// Newest first; all items when `owner` is `None`. One query gives the
+    /// page and the total; only a page past the end needs a second count.
     #[instrument(name = "db.item.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item"))]
     pub async fn list_items(
         &self,
         owner: Option<UserId>,
         page: PageRequest,
     ) -> Result<Page<Item>, StorageError> {
-        let (rows, count) = match owner {
-            Some(owner) => {
-                let sql = format!(
-                    "SELECT {ITEM_COLUMNS} FROM item WHERE owner_id = $1 ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $2 OFFSET $3"
-                );
-                with_pool!(self, pool => {
-                    let rows = self.timed("select", "item", sqlx::query_as::<_, ItemRow>(&sql)
-                        .bind(owner).bind(page.limit).bind(page.skip).fetch_all(pool)).await?;
-                    let count: i64 = self.timed("select", "item",
-                        sqlx::query_scalar("SELECT count(*) FROM item WHERE owner_id = $1").bind(owner).fetch_one(pool)).await?;
-                    (rows, count)
-                })
-            }
-            None => {
-                let sql = format!(
-                    "SELECT {ITEM_COLUMNS} FROM item ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $1 OFFSET $2"
-                );
-                with_pool!(self, pool => {
-                    let rows = self.timed("select", "item", sqlx::query_as::<_, ItemRow>(&sql)
-                        .bind(page.limit).bind(page.skip).fetch_all(pool)).await?;
-                    let count: i64 = self.timed("select", "item",
-                        sqlx::query_scalar("SELECT count(*) FROM item").fetch_one(pool)).await?;
-                    (rows, count)
-                })
-            }
+        let filter = if owner.is_some() {
+            "WHERE owner_id = $3"
+        } else {
+            "WHERE $3 IS NULL"
+        };
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS}, count(*) OVER () AS total FROM item {filter}
+             ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $1 OFFSET $2"
+        );
+        let rows = with_pool!(self, pool => self.timed("select", "item",
+            sqlx::query_as::<_, Counted<ItemRow>>(&sql).bind(page.limit).bind(page.skip).bind(owner).fetch_all(pool)).await)?;
+        let count = match rows.first() {
+            Some(first) => first.total,
+            None => self.count_items(owner).await?,
         };
         Ok(Page {
-            data: rows.into_iter().map(Item::from).collect(),
+            data: rows.into_iter().map(|r| Item::from(r.row)).collect(),
             count,
         })
+    }
+
+    async fn count_items(&self, owner: Option<UserId>) -> Result<i64, StorageError> {
+        let sql = if owner.is_some() {
+            "SELECT count(*) FROM item WHERE owner_id = $1"
+        } else {
+            "SELECT count(*) FROM item WHERE $1 IS NULL"
+        };
+        with_pool!(self, pool => self.timed("select", "item", sqlx::query_scalar(sql).bind(owner).fetch_one(pool)).await)
     }
 
     #[instrument(name = "db.item.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "item"))]

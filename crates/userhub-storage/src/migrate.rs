@@ -44,7 +44,7 @@ const SQLITE: &[Migration] = &[
 
 /// Arbitrary constant for `pg_advisory_xact_lock`, so that replicas starting
 /// together migrate one after the other.
-const MIGRATION_LOCK_ID: i64 = 0x7573_6572_6875_62;
+const MIGRATION_LOCK_ID: i64 = 0x0075_7365_7268_7562;
 
 /// What `migrate` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -54,6 +54,15 @@ impl From<ItemRow> for Item {
     }
 }
 
+/// A row of a page query: the record plus `count(*) OVER ()`, the number of
+/// rows matching before LIMIT/OFFSET (saves a second round trip).
+#[derive(sqlx::FromRow)]
+pub(crate) struct Counted<T> {
+    #[sqlx(flatten)]
+    pub(crate) row: T,
+    pub(crate) total: i64,
+}
+
 /// Now, at the microsecond precision PostgreSQL stores, so both backends
 /// return the same value that was written.
 pub(crate) fn now() -> DateTime<Utc> {

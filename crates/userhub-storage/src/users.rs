@@ -6,7 +6,7 @@ use userhub_core::{Email, NewUser, Page, PageRequest, User, UserId, UserPatch};
 use uuid::Uuid;
 
 use crate::backend::with_pool;
-use crate::rows::{USER_COLUMNS, UserRow, now};
+use crate::rows::{Counted, USER_COLUMNS, UserRow, now};
 use crate::{Database, StorageError};
 
 impl Database {
@@ -20,6 +20,10 @@ impl Database {
 
     #[instrument(name = "db.user.get_by_email", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user"))]
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
+        // No stored email holds NUL (PostgreSQL cannot even compare it).
+        if email.contains('\0') {
+            return Ok(None);
+        }
         let sql = format!(
             r#"SELECT {USER_COLUMNS} FROM "user" WHERE lower(email) = lower($1)
                ORDER BY CASE WHEN email = $1 THEN 0 ELSE 1 END LIMIT 1"#
@@ -32,17 +36,18 @@ impl Database {
     #[instrument(name = "db.user.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user"))]
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StorageError> {
         let sql = format!(
-            r#"SELECT {USER_COLUMNS} FROM "user" ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $1 OFFSET $2"#
+            r#"SELECT {USER_COLUMNS}, count(*) OVER () AS total FROM "user"
+               ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $1 OFFSET $2"#
         );
-        let (rows, count) = with_pool!(self, pool => {
-            let rows = self.timed("select", "user",
-                sqlx::query_as::<_, UserRow>(&sql).bind(page.limit).bind(page.skip).fetch_all(pool)).await?;
-            let count: i64 = self.timed("select", "user",
-                sqlx::query_scalar(r#"SELECT count(*) FROM "user""#).fetch_one(pool)).await?;
-            (rows, count)
-        });
+        let rows = with_pool!(self, pool => self.timed("select", "user",
+            sqlx::query_as::<_, Counted<UserRow>>(&sql).bind(page.limit).bind(page.skip).fetch_all(pool)).await)?;
+        let count = match rows.first() {
+            Some(first) => first.total,
+            None => with_pool!(self, pool => self.timed("select", "user",
+                sqlx::query_scalar(r#"SELECT count(*) FROM "user""#).fetch_one(pool)).await)?,
+        };
         Ok(Page {
-            data: rows.into_iter().map(User::from).collect(),
+            data: rows.into_iter().map(|r| User::from(r.row)).collect(),
             count,
         })
     }

@@ -1,8 +1,41 @@
 //! Userhub telemetry: logging, metrics and tracing, set up in one place.
 //!
-//! The rest of the workspace records through [`Metrics`], a cheap `Clone`
-//! handle passed in application state (no global registry).
+//! - [`TelemetrySettings`] and [`init`]: the process-wide subscriber (JSON or
+//!   text logs, OpenTelemetry traces over OTLP when configured, W3C
+//!   propagation); the returned [`TelemetryGuard`] flushes spans on shutdown.
+//! - [`Metrics`]: a cheap `Clone` handle on a Prometheus registry, passed in
+//!   application state (no global registry).
+//! - [`HttpTelemetryLayer`]: per-request span, request id, access log and HTTP
+//!   metrics for the API and web routers.
+//! - [`admin_router`]: `/metrics`, `/livez`, `/readyz` for the admin listener.
+//! - [`inject_current_context`] and [`client_span`]: trace context for
+//!   outgoing HTTP calls.
 
+mod admin;
+mod build_info;
+mod collectors;
+mod error;
+mod exposition;
+mod http_layer;
+mod init;
+mod json_log;
 mod metrics;
+mod propagation;
+mod request_id;
+mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 
-pub use metrics::{LoginOutcome, Metrics};
+pub use admin::admin_router;
+pub use build_info::BuildInfo;
+pub use error::TelemetryError;
+pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
+pub use http_layer::{HttpTelemetry, HttpTelemetryLayer, UNMATCHED_ROUTE, record_user_id};
+pub use init::{TelemetryGuard, init, init_with_writer};
+pub use json_log::{JsonLogLayer, error_chain};
+pub use metrics::{DbOperationGuard, LoginOutcome, Metrics, PoolStats};
+pub use propagation::{client_span, extract_context, inject_context, inject_current_context};
+pub use request_id::{REQUEST_ID_HEADER, RequestId};
+pub use settings::{
+    DEFAULT_ADMIN_BIND, LogFormat, OtlpProtocol, OtlpSettings, SamplerSetting, TelemetrySettings,
+};

@@ -1,6 +1,35 @@
-//! Business and infrastructure metrics recorded by the other crates.
-//! (Seam: the Prometheus registry behind these calls lands with the
-//! observability issue.)
+//! Business and infrastructure metrics recorded by the other crates, kept in
+//! one Prometheus registry per [`Metrics`] handle (no global registry).
+//!
+//! Every label value comes from a closed set (`&'static str` arguments, the
+//! matched route template, normalised HTTP methods, status codes), so series
+//! cardinality is bounded by construction.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::exemplar::HistogramWithExemplars;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::build_info::BuildInfo;
+use crate::collectors::{PoolCollector, ProcessCollector};
+
+/// HTTP request duration buckets: sub-millisecond to 10 s.
+pub const HTTP_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+/// Database operation buckets: 50 µs to 5 s.
+pub const DB_BUCKETS: [f64; 14] = [
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0,
+];
+/// Password hashing buckets: argon2id with m=64 MiB takes tens to hundreds of ms.
+pub const HASH_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
 /// How a login attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,31 +51,311 @@ impl LoginOutcome {
     }
 }
 
-/// Handle for recording metrics; cheap to clone.
-#[derive(Debug, Clone, Default)]
-pub struct Metrics {}
+/// A snapshot of a connection pool, read on every scrape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: u64,
+    pub idle: u64,
+    pub max: u64,
+    /// Tasks waiting for a connection.
+    pub waiters: u64,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct HttpLabels {
+    pub http_request_method: &'static str,
+    pub http_route: String,
+    pub http_response_status_code: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct MethodLabel {
+    pub http_request_method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct TraceLabel {
+    pub trace_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DbLabels {
+    db_operation_name: &'static str,
+    db_collection_name: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabel {
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EmailLabels {
+    kind: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabel {
+    endpoint: &'static str,
+}
+
+type HttpHistogram = HistogramWithExemplars<TraceLabel>;
+
+/// Handle for recording metrics; cheap to clone (all clones share one registry).
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    http_duration: Family<HttpLabels, HttpHistogram, fn() -> HttpHistogram>,
+    http_active: Family<MethodLabel, Gauge>,
+    db_duration: Family<DbLabels, Histogram, fn() -> Histogram>,
+    db_timeouts: Counter,
+    logins: Family<ResultLabel, Counter>,
+    password_hash: Family<OperationLabel, Histogram, fn() -> Histogram>,
+    users_registered: Counter,
+    items_created: Counter,
+    items_deleted: Counter,
+    emails: Family<EmailLabels, Counter>,
+    rate_limited: Family<EndpointLabel, Counter>,
+    pool: Arc<PoolCollector>,
+    db_in_flight: AtomicU64,
+}
+
+/// Counts a database operation as in flight until dropped.
+#[derive(Debug)]
+pub struct DbOperationGuard(Metrics);
+
+impl Drop for DbOperationGuard {
+    fn drop(&mut self) {
+        self.0.inner.db_in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Metrics {
+    /// A fresh registry holding every Userhub metric.
     pub fn new() -> Self {
-        Self::default()
+        let mut registry = Registry::default();
+        let http_duration: Family<HttpLabels, HttpHistogram, fn() -> HttpHistogram> =
+            Family::new_with_constructor(|| HttpHistogram::new(HTTP_BUCKETS.into_iter()));
+        registry.register(
+            "http_server_request_duration_seconds",
+            "Duration of HTTP server requests, by method, matched route and status",
+            http_duration.clone(),
+        );
+        let http_active = Family::<MethodLabel, Gauge>::default();
+        registry.register(
+            "http_server_active_requests",
+            "Number of HTTP requests being served right now",
+            http_active.clone(),
+        );
+        let db_duration: Family<DbLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(DB_BUCKETS));
+        registry.register(
+            "db_client_operation_duration_seconds",
+            "Duration of database operations, by operation and table",
+            db_duration.clone(),
+        );
+        let db_timeouts = Counter::default();
+        registry.register(
+            "db_client_connection_timeouts",
+            "Connection acquisitions from the pool that timed out",
+            db_timeouts.clone(),
+        );
+        let logins = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "userhub_logins",
+            "Login attempts by result (success, bad_credentials, inactive, rate_limited)",
+            logins.clone(),
+        );
+        let password_hash: Family<OperationLabel, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(HASH_BUCKETS));
+        registry.register(
+            "userhub_password_hash_duration_seconds",
+            "Duration of password hashing and verification, by operation (hash, verify)",
+            password_hash.clone(),
+        );
+        let users_registered = Counter::default();
+        registry.register(
+            "userhub_users_registered",
+            "Users created (signup and by a superuser)",
+            users_registered.clone(),
+        );
+        let items_created = Counter::default();
+        registry.register(
+            "userhub_items_created",
+            "Items created",
+            items_created.clone(),
+        );
+        let items_deleted = Counter::default();
+        registry.register(
+            "userhub_items_deleted",
+            "Items deleted (directly or with their owner)",
+            items_deleted.clone(),
+        );
+        let emails = Family::<EmailLabels, Counter>::default();
+        registry.register(
+            "userhub_emails",
+            "Emails by kind (password_recovery, new_account, test) and result (sent, failed, disabled)",
+            emails.clone(),
+        );
+        let rate_limited = Family::<EndpointLabel, Counter>::default();
+        registry.register(
+            "userhub_rate_limited_requests",
+            "Requests refused with 429 by the rate limiter, by endpoint",
+            rate_limited.clone(),
+        );
+        let pool = Arc::new(PoolCollector::default());
+        registry.register_collector(Box::new(pool.clone()));
+        registry.register_collector(Box::new(ProcessCollector));
+        BuildInfo::current().register(&mut registry);
+        // Login results are a closed set: export them all at zero from the start
+        // so rate() and alert expressions see every series.
+        for outcome in [
+            LoginOutcome::Success,
+            LoginOutcome::BadCredentials,
+            LoginOutcome::Inactive,
+            LoginOutcome::RateLimited,
+        ] {
+            let _ = logins.get_or_create(&ResultLabel {
+                result: outcome.as_str(),
+            });
+        }
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                http_duration,
+                http_active,
+                db_duration,
+                db_timeouts,
+                logins,
+                password_hash,
+                users_registered,
+                items_created,
+                items_deleted,
+                emails,
+                rate_limited,
+                pool,
+                db_in_flight: AtomicU64::new(0),
+            }),
+        }
     }
 
-    pub fn record_login(&self, _outcome: LoginOutcome) {}
-    pub fn record_user_registered(&self) {}
-    pub fn record_item_created(&self) {}
-    pub fn record_items_deleted(&self, _count: u64) {}
-    /// `kind`: `password_recovery`, `new_account`, `test`; `outcome`: `sent`, `failed`, `disabled`.
-    pub fn record_email(&self, _kind: &'static str, _outcome: &'static str) {}
-    pub fn record_rate_limited(&self, _endpoint: &'static str) {}
-    /// `operation`: `hash` or `verify`.
-    pub fn record_password_hash(&self, _operation: &'static str, _seconds: f64) {}
-    /// One database operation (`select`, `insert`, …) on `table`.
-    pub fn record_db_operation(
-        &self,
-        _operation: &'static str,
-        _table: &'static str,
-        _seconds: f64,
-    ) {
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.inner.registry
     }
-    pub fn record_db_acquire_timeout(&self) {}
+
+    pub fn record_login(&self, outcome: LoginOutcome) {
+        self.inner
+            .logins
+            .get_or_create(&ResultLabel {
+                result: outcome.as_str(),
+            })
+            .inc();
+    }
+    pub fn record_user_registered(&self) {
+        self.inner.users_registered.inc();
+    }
+    pub fn record_item_created(&self) {
+        self.inner.items_created.inc();
+    }
+    pub fn record_items_deleted(&self, count: u64) {
+        self.inner.items_deleted.inc_by(count);
+    }
+    /// `kind`: `password_recovery`, `new_account`, `test`; `outcome`: `sent`, `failed`, `disabled`.
+    pub fn record_email(&self, kind: &'static str, outcome: &'static str) {
+        self.inner
+            .emails
+            .get_or_create(&EmailLabels {
+                kind,
+                result: outcome,
+            })
+            .inc();
+    }
+    pub fn record_rate_limited(&self, endpoint: &'static str) {
+        self.inner
+            .rate_limited
+            .get_or_create(&EndpointLabel { endpoint })
+            .inc();
+    }
+    /// `operation`: `hash` or `verify`.
+    pub fn record_password_hash(&self, operation: &'static str, seconds: f64) {
+        self.inner
+            .password_hash
+            .get_or_create(&OperationLabel { operation })
+            .observe(seconds);
+    }
+    /// One database operation (`select`, `insert`, …) on `table`.
+    pub fn record_db_operation(&self, operation: &'static str, table: &'static str, seconds: f64) {
+        self.inner
+            .db_duration
+            .get_or_create(&DbLabels {
+                db_operation_name: operation,
+                db_collection_name: table,
+            })
+            .observe(seconds);
+    }
+    pub fn record_db_acquire_timeout(&self) {
+        self.inner.db_timeouts.inc();
+    }
+
+    /// Marks one database operation (acquire + query) as in flight until the
+    /// guard drops; see [`Metrics::db_operations_in_flight`].
+    pub fn track_db_operation(&self) -> DbOperationGuard {
+        self.inner.db_in_flight.fetch_add(1, Ordering::Relaxed);
+        DbOperationGuard(self.clone())
+    }
+
+    /// Database operations in flight. Those beyond the connections in use
+    /// are waiting for a connection (the pool's waiters).
+    pub fn db_operations_in_flight(&self) -> u64 {
+        self.inner.db_in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Registers the function read on every scrape for the pool gauges
+    /// (in use, idle, max, waiters). The last registration wins.
+    pub fn set_pool_stats_source(&self, source: impl Fn() -> PoolStats + Send + Sync + 'static) {
+        self.inner.pool.set_source(Arc::new(source));
+    }
+
+    pub(crate) fn http_active(&self, method: &'static str) -> Gauge {
+        self.inner
+            .http_active
+            .get_or_create(&MethodLabel {
+                http_request_method: method,
+            })
+            .clone()
+    }
+
+    /// `trace_id`: set only for sampled requests, becomes the exemplar.
+    pub(crate) fn record_http_request(
+        &self,
+        labels: HttpLabels,
+        seconds: f64,
+        trace_id: Option<String>,
+    ) {
+        self.inner.http_duration.get_or_create(&labels).observe(
+            seconds,
+            trace_id.map(|trace_id| TraceLabel { trace_id }),
+            None,
+        );
+    }
 }
+
+/// Shared slot for the pool-stats function.
+pub(crate) type PoolSource = RwLock<Option<Arc<dyn Fn() -> PoolStats + Send + Sync>>>;

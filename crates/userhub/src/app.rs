@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use userhub_api::AppState;
 use userhub_core::config::Settings;
 use userhub_storage::{Database, StorageError};
-use userhub_telemetry::Metrics;
+use userhub_telemetry::{HttpTelemetryLayer, Metrics, PoolStats};
 
 use crate::superuser;
 
@@ -75,6 +75,19 @@ impl Application {
         let db = Database::connect(&settings.database, metrics.clone())
             .await
             .map_err(StartupError::Database)?;
+        let (pool_db, pool_metrics) = (db.clone(), metrics.clone());
+        metrics.set_pool_stats_source(move || {
+            let s = pool_db.pool_stats();
+            let in_use = u64::from(s.size.saturating_sub(s.idle));
+            PoolStats {
+                in_use,
+                idle: u64::from(s.idle),
+                max: u64::from(s.max),
+                waiters: pool_metrics
+                    .db_operations_in_flight()
+                    .saturating_sub(in_use),
+            }
+        });
         if settings.database.migrate_on_start {
             let report = db.migrate().await.map_err(StartupError::Migrate)?;
             if !report.applied.is_empty() || report.baselined.is_some() {
@@ -91,6 +104,15 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The admin listener's router: `/metrics`, `/livez`, `/readyz`.
+    pub fn admin_router(&self) -> Router {
+        let db = self.state.db.clone();
+        userhub_telemetry::admin_router(self.state.metrics.clone(), move || {
+            let db = db.clone();
+            async move { userhub_api::routes::ops::readiness(&db).await.0 == axum::http::StatusCode::OK }
+        })
     }
 
     /// The assembled router (without trailing-slash normalisation).
@@ -139,10 +161,13 @@ impl Application {
 /// The API (and, all-in-one, the web UI) with the cross-cutting layers.
 fn assemble(state: AppState, mode: Mode, web: Option<userhub_web::WebSettings>) -> Router {
     let settings = state.settings.clone();
+    let metrics = state.metrics.clone();
     let api = userhub_api::router(state);
     let app = match (mode, web) {
-        (Mode::AllInOne, Some(web)) => crate::web::mount_in_process(api, web, &settings),
+        (Mode::AllInOne, Some(web)) => {
+            crate::web::mount_in_process(api, web, &settings, metrics.clone())
+        }
         _ => api.fallback(userhub_api::middleware::not_found),
     };
-    userhub_api::layers(app, &settings)
+    userhub_api::layers(app, &settings).layer(HttpTelemetryLayer::new(metrics))
 }

@@ -18,6 +18,7 @@ const STEPS: &[Step] = &[
     ("clippy", clippy),
     ("test", || crate::test::run(&[])),
     ("deny", || crate::deny::run(&[])),
+    ("observability", || crate::observability::run(&[])),
     ("e2e", || crate::e2e::run(&[])),
 ];
 

@@ -1,5 +1,6 @@
 //! Running child processes: echoed, timed, interruptible.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -73,7 +74,14 @@ pub fn status(command: Command) -> Result<ExitStatus> {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                 .context("installing the SIGTERM handler")?;
         tokio::select! {
-            status = child.wait() => status.with_context(|| format!("waiting for `{line}`")),
+            status = child.wait() => {
+                let status = status.with_context(|| format!("waiting for `{line}`"))?;
+                // Killed by the terminal's Ctrl-C (sent to the whole process group) or SIGTERM.
+                if matches!(status.signal(), Some(2 | 15)) {
+                    bail!("interrupted: `{line}` was stopped by {status}");
+                }
+                Ok(status)
+            }
             _ = tokio::signal::ctrl_c() => {
                 stop(&mut child).await;
                 bail!("interrupted (Ctrl-C) while running `{line}`")

@@ -15,7 +15,7 @@ macro_rules! commands {
     };
 }
 
-commands![test, ci, deny, bench, e2e];
+commands![test, ci, deny, bench, observability, e2e];
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

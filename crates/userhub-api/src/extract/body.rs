@@ -148,9 +148,9 @@ impl<'a> ObjectReader<'a> {
         let parsed = match value {
             Value::Null => return None,
             Value::Bool(b) => Some(*b),
-            Value::Number(n) => match n.as_f64() {
-                Some(x) if x == 0.0 => Some(false),
-                Some(x) if x == 1.0 => Some(true),
+            Value::Number(n) => match n.as_i64() {
+                Some(0) => Some(false),
+                Some(1) => Some(true),
                 _ => None,
             },
             Value::String(s) => match s.to_ascii_lowercase().as_str() {

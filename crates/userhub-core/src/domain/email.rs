@@ -106,10 +106,14 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn lowercases_whole_address() {
+    fn lowercases_whole_address_and_trims_surrounding_space() {
         assert_eq!(
             Email::parse("Alice@Example.COM").unwrap().as_str(),
             "alice@example.com"
+        );
+        assert_eq!(
+            Email::parse(" bob@example.com\n").unwrap().as_str(),
+            "bob@example.com"
         );
     }
 
@@ -125,7 +129,7 @@ mod tests {
             "a@exa mple.com",
             "a@example..com",
             "a@-example.com",
-            "a@example.com\n",
+            "a\n@example.com",
             "a@127.0.0.1",
         ] {
             let err = Email::parse(bad).unwrap_err();
@@ -157,7 +161,8 @@ mod tests {
         #[test]
         fn simple_addresses_roundtrip(local in "[a-z0-9]{1,20}", dom in "[a-z]{1,20}", tld in "[a-z]{2,6}") {
             let raw = format!("{local}@{dom}.{tld}");
-            prop_assert_eq!(Email::parse(&raw.to_uppercase()).unwrap().as_str(), raw.as_str());
+            let parsed = Email::parse(&raw.to_uppercase()).unwrap();
+            prop_assert_eq!(parsed.as_str(), raw.as_str());
         }
     }
 }

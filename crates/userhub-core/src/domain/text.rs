@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::validation::{ValidationError, check_len};
+use super::validation::{ValidationError, check_len, check_no_nul};
 
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
@@ -19,6 +19,7 @@ macro_rules! bounded_text {
 
             pub fn parse(raw: &str) -> Result<Self, ValidationError> {
                 check_len(raw, Self::MIN_LEN, Self::MAX_LEN)?;
+                check_no_nul(raw)?;
                 Ok(Self(raw.to_owned()))
             }
 
@@ -70,12 +71,16 @@ mod tests {
             "string_too_long"
         );
         assert!(Title::parse(&"é".repeat(255)).is_ok());
+        assert_eq!(
+            Title::parse("a\0b").unwrap_err().kind,
+            "string_pattern_mismatch"
+        );
     }
 
     proptest! {
         #[test]
         fn description_accepts_exactly_up_to_255_chars(s in "\\PC{0,300}") {
-            prop_assert_eq!(Description::parse(&s).is_ok(), s.chars().count() <= 255);
+            prop_assert_eq!(Description::parse(&s).is_ok(), s.chars().count() <= 255 && !s.contains('\0'));
         }
     }
 }

@@ -54,3 +54,14 @@ pub(crate) fn check_len(s: &str, min: usize, max: usize) -> Result<(), Validatio
     }
     Ok(())
 }
+
+/// Rejects NUL characters, which PostgreSQL cannot store in text columns.
+pub(crate) fn check_no_nul(s: &str) -> Result<(), ValidationError> {
+    if s.contains('\0') {
+        return Err(ValidationError::new(
+            "string_pattern_mismatch",
+            "String should not contain NUL characters",
+        ));
+    }
+    Ok(())
+}

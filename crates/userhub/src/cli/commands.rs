@@ -10,7 +10,7 @@ use userhub::{Application, Mode, healthcheck, shutdown, superuser};
 use userhub_core::Email;
 use userhub_core::config::{ConfigError, ConfigSource, Environment, Settings};
 use userhub_storage::Database;
-use userhub_telemetry::Metrics;
+use userhub_telemetry::{Metrics, TelemetryGuard, TelemetrySettings};
 
 use super::{Cli, Command};
 
@@ -45,21 +45,18 @@ fn load(cli: &Cli, default_env: Environment) -> Result<(ConfigSource, Settings),
     Ok((source, settings))
 }
 
-fn init_logging(settings: &Settings) {
-    init_logging_for(settings.environment.is_development());
-}
-
-fn init_logging_for(development: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout);
-    let _ = if development {
-        builder.try_init()
-    } else {
-        builder.json().flatten_event(true).try_init()
-    };
+/// Logs, traces and their exporter, as configured; the guard flushes spans.
+fn init_telemetry(
+    source: &ConfigSource,
+    settings: &Settings,
+) -> Result<(TelemetryGuard, TelemetrySettings), ExitCode> {
+    let telemetry = TelemetrySettings::for_environment(source, &settings.environment)
+        .map_err(|e| config_error(&e))?;
+    let guard = userhub_telemetry::init(&telemetry).map_err(|e| {
+        eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
+        ExitCode::FAILURE
+    })?;
+    Ok((guard, telemetry))
 }
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
@@ -92,7 +89,11 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    init_logging(&settings);
+    let (telemetry, telemetry_settings) = match init_telemetry(&source, &settings) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let shutdown = shutdown::signal();
     let web = match mode {
         Mode::AllInOne => match userhub_web::WebSettings::load(
             &source,
@@ -109,12 +110,30 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {bind}"), &e),
     };
+    let admin_bind = telemetry_settings.admin_bind;
+    let admin_listener = match TcpListener::bind(admin_bind).await {
+        Ok(l) => Some(l),
+        Err(e) if !telemetry_settings.admin_bind_configured => {
+            tracing::warn!(address = %admin_bind, error = %e, "admin listener (metrics) not started: default port busy; set USERHUB_ADMIN_BIND");
+            None
+        }
+        Err(e) => return fail(&format!("cannot listen on {admin_bind} (admin)"), &e),
+    };
     let app = match Application::build_with_web(settings, mode, Metrics::new(), web).await {
         Ok(app) => app,
         Err(e) => return fail("startup failed", &e),
     };
-    tracing::info!(address = %bind, mode = ?mode, version = env!("CARGO_PKG_VERSION"), "listening");
-    match app.run(listener, shutdown::signal()).await {
+    let admin = admin_listener.map(|l| {
+        let router = app.admin_router();
+        tokio::spawn(async move { axum::serve(l, router).await })
+    });
+    tracing::info!(address = %bind, admin_address = %admin_bind, mode = ?mode, version = env!("CARGO_PKG_VERSION"), "listening");
+    let result = app.run(listener, shutdown).await;
+    if let Some(admin) = admin {
+        admin.abort();
+    }
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail("server failed", &e),
     }
@@ -127,11 +146,14 @@ async fn open_db(settings: &Settings) -> Result<Database, ExitCode> {
 }
 
 async fn migrate(cli: &Cli, default_env: Environment) -> ExitCode {
-    let (_source, settings) = match load(cli, default_env) {
+    let (source, settings) = match load(cli, default_env) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    init_logging(&settings);
+    let _telemetry = match init_telemetry(&source, &settings) {
+        Ok((guard, _)) => guard,
+        Err(code) => return code,
+    };
     let db = match open_db(&settings).await {
         Ok(db) => db,
         Err(code) => return code,
@@ -156,11 +178,14 @@ async fn migrate(cli: &Cli, default_env: Environment) -> ExitCode {
 }
 
 async fn create_superuser(cli: &Cli, default_env: Environment, email: &str) -> ExitCode {
-    let (_source, settings) = match load(cli, default_env) {
+    let (source, settings) = match load(cli, default_env) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    init_logging(&settings);
+    let _telemetry = match init_telemetry(&source, &settings) {
+        Ok((guard, _)) => guard,
+        Err(code) => return code,
+    };
     let email = match Email::parse(email) {
         Ok(e) => e,
         Err(e) => {
@@ -243,11 +268,18 @@ async fn web(cli: &Cli) -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return config_error(&e),
     };
-    let development = settings.cookie_key_derived
-        || matches!(
-            source.raw("ENVIRONMENT"),
-            Some("development" | "dev" | "local")
-        );
+    let environment = match source.raw_any(&["ENVIRONMENT", "FASTAPI_ENV"]) {
+        Some((_, v))
+            if matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "development" | "dev" | "local"
+            ) =>
+        {
+            Environment::Development
+        }
+        Some((_, v)) => Environment::Deployed(v.to_owned()),
+        None => Environment::Deployed("production".to_owned()),
+    };
     let drain = match source.parse_or(
         "USERHUB_SHUTDOWN_TIMEOUT_SECONDS",
         20.0,
@@ -262,13 +294,23 @@ async fn web(cli: &Cli) -> ExitCode {
         }
         Err(e) => return config_error(&e),
     };
-    let bind = match userhub::web::bind_address(&source, development) {
+    let bind = match userhub::web::bind_address(&source, environment.is_development()) {
         Ok(bind) => bind,
         Err(e) => return config_error(&e),
     };
-    init_logging_for(development);
+    let telemetry_settings = match TelemetrySettings::for_environment(&source, &environment) {
+        Ok(t) => t,
+        Err(e) => return config_error(&e),
+    };
+    let telemetry = match userhub_telemetry::init(&telemetry_settings) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
+            return ExitCode::FAILURE;
+        }
+    };
     let api_url = settings.api_url.clone().unwrap_or_default();
-    let router = match userhub::web::standalone_router(settings) {
+    let router = match userhub::web::standalone_router(settings, Metrics::new()) {
         Ok(router) => router,
         Err(e) => return config_error(&e),
     };
@@ -277,7 +319,9 @@ async fn web(cli: &Cli) -> ExitCode {
         Err(e) => return fail(&format!("cannot listen on {bind}"), &e),
     };
     tracing::info!(address = %bind, api_url = %api_url, version = env!("CARGO_PKG_VERSION"), "web UI listening");
-    match userhub::web::run_standalone(router, listener, drain, shutdown::signal()).await {
+    let result = userhub::web::run_standalone(router, listener, drain, shutdown::signal()).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail("server failed", &e),
     }

@@ -8,7 +8,13 @@ use super::scenarios::Plan;
 use super::wrk;
 use crate::cmd;
 
-pub fn context(command: String, quick: bool, plan: Plan, total: Duration) -> Context {
+pub fn context(
+    command: String,
+    quick: bool,
+    plan: Plan,
+    total: Duration,
+    load_before: String,
+) -> Context {
     Context {
         command,
         quick,
@@ -23,6 +29,8 @@ pub fn context(command: String, quick: bool, plan: Plan, total: Duration) -> Con
         kernel: output(Command::new("uname").arg("-r")).unwrap_or_else(|| "unknown".into()),
         rustc: output(Command::new("rustc").arg("--version")).unwrap_or_else(|| "unknown".into()),
         wrk: wrk::version(),
+        load_before,
+        load_after: load_average(),
         plan,
         total,
     }
@@ -56,4 +64,11 @@ fn proc_field(path: &str, field: &str) -> Option<String> {
         .find(|line| line.starts_with(field))?
         .split_once(':')
         .map(|(_, value)| value.trim().to_owned())
+}
+
+/// `/proc/loadavg`'s first three fields.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }

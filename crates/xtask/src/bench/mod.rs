@@ -83,20 +83,16 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 
     cmd::timed("install load generator", wrk::ensure_installed)?;
-    cmd::timed("build release userhub", || {
-        let mut build = cmd::cargo();
-        build.args(["build", "--release", "-p", "userhub"]);
-        cmd::run(build)
-    })?;
-    let binary = target_dir()?.join("release/userhub");
-    if !binary.is_file() {
-        bail!("{} missing after the release build", binary.display());
-    }
-
     let work = tempfile::Builder::new()
         .prefix("userhub-bench-")
         .tempdir()
         .context("creating the bench work directory")?;
+    let built = cmd::timed("build release userhub", build_release)?;
+    // A private copy: other checkouts sharing CARGO_TARGET_DIR may rebuild
+    // target/release/userhub while the benchmark runs.
+    let binary = work.path().join("userhub");
+    std::fs::copy(&built, &binary)
+        .with_context(|| format!("copying {} to {}", built.display(), binary.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -111,6 +107,7 @@ pub fn run(args: &[String]) -> Result<()> {
         None
     };
 
+    let load_before = machine::load_average();
     let mut rows: Vec<Row> = Vec::new();
     for &db in &options.dbs {
         for round in 0..plan.rounds {
@@ -138,7 +135,13 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     drop(postgres);
 
-    let ctx = machine::context(command, options.quick, plan, started.elapsed());
+    let ctx = machine::context(
+        command,
+        options.quick,
+        plan,
+        started.elapsed(),
+        load_before,
+    );
     let text = report::render(&ctx, &rows, &startup);
     if let Some(parent) = options.out.parent() {
         std::fs::create_dir_all(parent)?;
@@ -167,7 +170,7 @@ fn run_round(
         let measurement = scenarios::measure(scenario, &server, &fixture, plan, work)
             .with_context(|| format!("scenario {}", scenario.slug()))?;
         println!(
-            "{:<24} {:<10} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  peak RSS {:>6.1} MiB",
+            "{:<24} {:<10} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  peak RSS {:>6.1} MiB",
             scenario.slug(),
             db.label(),
             measurement.wrk.rps(),
@@ -215,20 +218,31 @@ fn start_to_ready(binary: &Path, work: &Path, runs: usize) -> Result<Startup> {
     Ok(startup)
 }
 
-fn target_dir() -> Result<PathBuf> {
-    let output = cmd::cargo()
-        .args(["metadata", "--format-version", "1", "--no-deps"])
+/// `cargo build --release -p userhub`; the path of the `userhub` executable it produced.
+fn build_release() -> Result<PathBuf> {
+    let mut build = cmd::cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "userhub",
+        "--bin",
+        "userhub",
+        "--message-format=json-render-diagnostics",
+    ]);
+    println!("$ {}", cmd::display(&build));
+    let output = build
+        .stderr(std::process::Stdio::inherit())
         .output()
-        .context("cargo metadata")?;
+        .context("running cargo build --release")?;
     if !output.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("cargo build --release -p userhub failed: {}", output.status);
     }
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-    metadata["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .context("no target_directory in cargo metadata")
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "userhub")
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .context("cargo build reported no `userhub` executable")
 }

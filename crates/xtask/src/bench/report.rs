@@ -58,6 +58,8 @@ pub struct Context {
     pub kernel: String,
     pub rustc: String,
     pub wrk: String,
+    pub load_before: String,
+    pub load_after: String,
     pub plan: Plan,
     pub total: Duration,
 }
@@ -73,6 +75,15 @@ pub fn median(values: impl Iterator<Item = f64>) -> f64 {
         values[mid]
     } else {
         (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// Requests per second: whole numbers, one decimal below 100.
+fn rate(rps: f64) -> String {
+    if rps < 100.0 {
+        format!("{rps:.1}")
+    } else {
+        format!("{rps:.0}")
     }
 }
 
@@ -194,6 +205,11 @@ pub fn render(ctx: &Context, rows: &[Row], startup: &Startup) -> String {
     let _ = writeln!(out, "| load generator | {} (same machine, loopback) |", ctx.wrk);
     let _ = writeln!(
         out,
+        "| load average (1/5/15 min) | before: {}; after: {} (other work on the machine competes for the same CPUs) |",
+        ctx.load_before, ctx.load_after
+    );
+    let _ = writeln!(
+        out,
         "| method | {} s warm-up, {} s measured, median of {} round(s), fresh database and server per round, HTTP/1.1 keep-alive |",
         plan.warmup.as_secs(),
         plan.measure.as_secs(),
@@ -216,11 +232,11 @@ pub fn render(ctx: &Context, rows: &[Row], startup: &Startup) -> String {
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} / {} | {:.1} |",
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {} / {} | {:.1} |",
             row.scenario.label(),
             row.db.label(),
             row.scenario.connections,
-            row.rps(),
+            rate(row.rps()),
             row.p50_ms(),
             row.p99_ms(),
             row.errors(),
@@ -265,12 +281,12 @@ pub fn render(ctx: &Context, rows: &[Row], startup: &Startup) -> String {
         for (i, m) in row.rounds.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.1} |",
+                "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {:.1} |",
                 row.scenario.slug(),
                 row.db.label(),
                 row.scenario.connections,
                 i + 1,
-                m.wrk.rps(),
+                rate(m.wrk.rps()),
                 m.wrk.p50_us / 1000.0,
                 m.wrk.p99_us / 1000.0,
                 m.wrk.max_us / 1000.0,

@@ -94,7 +94,8 @@ pub fn version() -> String {
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
-            text.lines().next().unwrap_or("wrk").trim().to_owned()
+            let first = text.lines().next().unwrap_or("wrk");
+            first.split(" Copyright").next().unwrap_or(first).trim().to_owned()
         })
         .unwrap_or_else(|_| "wrk (unknown version)".into())
 }

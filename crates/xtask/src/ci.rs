@@ -18,8 +18,10 @@ const STEPS: &[Step] = &[
     ("clippy", clippy),
     ("test", || crate::test::run(&[])),
     ("deny", || crate::deny::run(&[])),
+    ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),
     ("e2e", || crate::e2e::run(&[])),
+    ("image", || crate::image::run(&[])),
 ];
 
 pub fn run(args: &[String]) -> Result<()> {

@@ -6,6 +6,7 @@
 //! adding one is adding its name to the `commands!` list below.
 
 mod cmd;
+mod delivery;
 
 macro_rules! commands {
     ($($name:ident),* $(,)?) => {
@@ -15,7 +16,17 @@ macro_rules! commands {
     };
 }
 
-commands![test, ci, deny, bench, observability, e2e];
+commands![
+    test,
+    ci,
+    deny,
+    bench,
+    observability,
+    e2e,
+    image,
+    lint_delivery,
+    commit_lint
+];
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

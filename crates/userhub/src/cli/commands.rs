@@ -268,18 +268,11 @@ async fn web(cli: &Cli) -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return config_error(&e),
     };
-    let environment = match source.raw_any(&["ENVIRONMENT", "FASTAPI_ENV"]) {
-        Some((_, v))
-            if matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "development" | "dev" | "local"
-            ) =>
-        {
-            Environment::Development
-        }
-        Some((_, v)) => Environment::Deployed(v.to_owned()),
-        None => Environment::Deployed("production".to_owned()),
-    };
+    let development = settings.cookie_key_derived
+        || matches!(
+            source.raw("ENVIRONMENT"),
+            Some("development" | "dev" | "local")
+        );
     let drain = match source.parse_or(
         "USERHUB_SHUTDOWN_TIMEOUT_SECONDS",
         20.0,
@@ -294,20 +287,26 @@ async fn web(cli: &Cli) -> ExitCode {
         }
         Err(e) => return config_error(&e),
     };
-    let bind = match userhub::web::bind_address(&source, environment.is_development()) {
+    let bind = match userhub::web::bind_address(&source, development) {
         Ok(bind) => bind,
         Err(e) => return config_error(&e),
     };
-    let telemetry_settings = match TelemetrySettings::for_environment(&source, &environment) {
-        Ok(t) => t,
-        Err(e) => return config_error(&e),
+    let environment = if development {
+        Environment::Development
+    } else {
+        Environment::Deployed("production".to_owned())
     };
-    let telemetry = match userhub_telemetry::init(&telemetry_settings) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
-            return ExitCode::FAILURE;
-        }
+    let telemetry = match TelemetrySettings::for_environment(&source, &environment)
+        .map_err(|e| config_error(&e))
+    {
+        Ok(t) => match userhub_telemetry::init(&t) {
+            Ok(guard) => guard,
+            Err(e) => {
+                eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
+                return ExitCode::FAILURE;
+            }
+        },
+        Err(code) => return code,
     };
     let api_url = settings.api_url.clone().unwrap_or_default();
     let router = match userhub::web::standalone_router(settings, Metrics::new()) {

@@ -164,7 +164,9 @@ fn assemble(state: AppState, mode: Mode, web: Option<userhub_web::WebSettings>) 
     let metrics = state.metrics.clone();
     let api = userhub_api::router(state);
     let app = match (mode, web) {
-        (Mode::AllInOne, Some(web)) => crate::web::mount_in_process(api, web, &settings),
+        (Mode::AllInOne, Some(web)) => {
+            crate::web::mount_in_process(api, web, &settings, metrics.clone())
+        }
         _ => api.fallback(userhub_api::middleware::not_found),
     };
     userhub_api::layers(app, &settings).layer(HttpTelemetryLayer::new(metrics))

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::{info, warn};
 use userhub_core::config::{ConfigError, ConfigSource, Settings};
+use userhub_telemetry::{HttpTelemetryLayer, Metrics};
 use userhub_web::{InProcessTransport, WebSettings, WebState};
 
 use crate::app::StartupError;
@@ -34,11 +35,19 @@ pub fn derived_settings(settings: &Settings) -> Result<WebSettings, StartupError
 /// The API router plus the UI, which calls the API (with all its layers)
 /// in process. Unknown `/api/...` paths get the API's JSON 404, all others
 /// the UI's 404 page.
-pub fn mount_in_process(api: Router, web: WebSettings, settings: &Settings) -> Router {
+pub fn mount_in_process(
+    api: Router,
+    web: WebSettings,
+    settings: &Settings,
+    metrics: Metrics,
+) -> Router {
+    // The API's own telemetry layer: its server spans (and metrics) exist for
+    // in-process calls too, as children of the page view's span.
     let in_process = userhub_api::layers(
         api.clone().fallback(userhub_api::middleware::not_found),
         settings,
-    );
+    )
+    .layer(HttpTelemetryLayer::new(metrics));
     let state = WebState::in_process(web, InProcessTransport::new(in_process));
     api.merge(userhub_web::router(state.clone()))
         .fallback(move |request: Request| fallback(state.clone(), request))
@@ -64,7 +73,7 @@ pub fn bind_address(source: &ConfigSource, development: bool) -> Result<SocketAd
 }
 
 /// The standalone web service's router (the API over HTTP).
-pub fn standalone_router(web: WebSettings) -> Result<Router, ConfigError> {
+pub fn standalone_router(web: WebSettings, metrics: Metrics) -> Result<Router, ConfigError> {
     let Some(api_url) = web.api_url.clone() else {
         return Err(ConfigError::new(
             "USERHUB_API_URL",
@@ -77,7 +86,8 @@ pub fn standalone_router(web: WebSettings) -> Result<Router, ConfigError> {
         .merge(userhub_web::not_found_router(state))
         .layer(CatchPanicLayer::custom(|_| {
             userhub_web::pages::error_page::internal()
-        })))
+        }))
+        .layer(HttpTelemetryLayer::new(metrics)))
 }
 
 /// Serves `router` until `shutdown`, then drains for at most `drain`.

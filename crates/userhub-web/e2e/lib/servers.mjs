@@ -39,6 +39,8 @@ function commonEnv(smtpPort, dataDir) {
     // The suite logs in many times from one address.
     USERHUB_IP_BURST: '10000',
     USERHUB_IP_REFILL_PER_SECOND: '100',
+    // Metrics listeners on free ports (several servers run at once).
+    USERHUB_ADMIN_BIND: '127.0.0.1:0',
   };
 }
 

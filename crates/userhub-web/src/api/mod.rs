@@ -265,9 +265,11 @@ impl ApiClient {
     }
 }
 
-/// Headers every outgoing API request carries. Trace-context injection
-/// (`traceparent`) belongs here, so it covers every call.
+/// Headers every outgoing API request carries, over HTTP or in process:
+/// the token, the forwarded client address and the W3C trace context of
+/// the current span (so the API's spans are children of the page view's).
 fn outgoing_headers(headers: &mut HeaderMap, caller: &Caller) {
+    userhub_telemetry::inject_current_context(headers);
     if let Some(token) = &caller.token
         && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
     {

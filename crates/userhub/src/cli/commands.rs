@@ -309,7 +309,7 @@ async fn web(cli: &Cli) -> ExitCode {
         Err(code) => return code,
     };
     let api_url = settings.api_url.clone().unwrap_or_default();
-    let router = match userhub::web::standalone_router(settings) {
+    let router = match userhub::web::standalone_router(settings, Metrics::new()) {
         Ok(router) => router,
         Err(e) => return config_error(&e),
     };

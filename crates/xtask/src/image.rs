@@ -224,7 +224,14 @@ fn stage_context(binary: &Path, context: &Path) -> Result<PathBuf> {
     for dir in [&bin_dir, &certs, &context.join("data")] {
         fs::create_dir_all(dir)?;
     }
-    fs::copy(binary, bin_dir.join("userhub"))?;
+    // Symbols are dropped as in the canonical Dockerfile (`install -s`).
+    let strip = cmd::ensure_apt("strip", &["binutils"])?;
+    cmd::run(
+        Command::new(strip)
+            .args(["--strip-all", "-o"])
+            .arg(bin_dir.join("userhub"))
+            .arg(binary),
+    )?;
     set_mode(&bin_dir.join("userhub"), 0o755)?;
     let ca = Path::new("/etc/ssl/certs/ca-certificates.crt");
     if !ca.exists() {

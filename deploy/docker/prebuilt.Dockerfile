@@ -3,7 +3,7 @@
 # Used by `cargo xtask image` where no registry is reachable: the build
 # context is a staging directory prepared by xtask
 # (`<target-dir>/image-context/rootfs/`: usr/local/bin/userhub built with
-# `cargo build --release --target x86_64-unknown-linux-musl`, the host's CA
+# `cargo build --release --target x86_64-unknown-linux-musl` and stripped, the host's CA
 # bundle and passwd/group for uid/gid 65532; `<target-dir>/image-context/data/`
 # is the empty, writable data directory).
 # Nothing is pulled: the only base is `scratch`. The final stage matches

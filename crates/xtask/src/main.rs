@@ -16,7 +16,17 @@ macro_rules! commands {
     };
 }
 
-commands![test, ci, deny, bench, observability, e2e, image, lint_delivery, commit_lint];
+commands![
+    test,
+    ci,
+    deny,
+    bench,
+    observability,
+    e2e,
+    image,
+    lint_delivery,
+    commit_lint
+];
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -291,8 +291,14 @@ async fn web(cli: &Cli) -> ExitCode {
         Ok(bind) => bind,
         Err(e) => return config_error(&e),
     };
-    let environment = if development { Environment::Development } else { Environment::Deployed("production".to_owned()) };
-    let telemetry = match TelemetrySettings::for_environment(&source, &environment).map_err(|e| config_error(&e)) {
+    let environment = if development {
+        Environment::Development
+    } else {
+        Environment::Deployed("production".to_owned())
+    };
+    let telemetry = match TelemetrySettings::for_environment(&source, &environment)
+        .map_err(|e| config_error(&e))
+    {
         Ok(t) => match userhub_telemetry::init(&t) {
             Ok(guard) => guard,
             Err(e) => {

@@ -358,9 +358,7 @@ impl Container {
         run.args(["run", "-d", "--name", name])
             .args(["--network", "host", "--read-only"])
             .args(["--tmpfs", "/data:uid=65532,gid=65532,mode=0700"])
-            .args(["--cap-drop", "ALL", "--security-opt", "no-new-privileges"])
-            .args(["--health-interval", "1s", "--health-retries", "3"])
-            .args(["--health-start-period", "30s", "--health-timeout", "3s"]);
+            .args(["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]);
         for (key, value) in env {
             run.arg("-e").arg(format!("{key}={value}"));
         }
@@ -493,7 +491,12 @@ fn smoke_test(image: &str, work: &Path) -> Result<()> {
         image,
         &format!("userhub-smoke-api-{suffix}"),
         "api",
-        &[],
+        &[
+            "--health-interval=1s",
+            "--health-retries=3",
+            "--health-start-period=30s",
+            "--health-timeout=3s",
+        ],
         &[
             ("ENVIRONMENT", "production".to_owned()),
             ("SECRET_KEY", secret.clone()),

@@ -253,6 +253,15 @@ fn metrics_parse_as_prometheus_text_and_openmetrics() {
             waiters: 1,
         });
     fx.rt.block_on(async {
+        // Each test may run in its own process (nextest): make one request
+        // here so the HTTP histogram has a series to expose.
+        let resp = fx
+            .client
+            .get(format!("http://{}/items/7", fx.app))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success() || resp.status().is_client_error());
         let (ct, text) = fx.scrape(None).await;
         assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
         assert!(!text.contains("# EOF"));

@@ -6,7 +6,7 @@ use userhub_testkit::postgres::ENV_URL;
 
 use crate::cmd;
 
-pub const ABOUT: &str = "run every test (nextest + doctests) against a throwaway PostgreSQL; extra args go to the test runner";
+pub const ABOUT: &str = "run every test (nextest + doctests against a throwaway PostgreSQL, then the browser e2e suite); extra args go to the test runner and skip e2e";
 
 pub fn run(args: &[String]) -> Result<()> {
     let (_cluster, url) = match std::env::var(ENV_URL) {
@@ -45,6 +45,14 @@ pub fn run(args: &[String]) -> Result<()> {
         .args(["test", "--workspace", "--doc"])
         .env(ENV_URL, &url);
     if let Err(error) = cmd::timed("doctests", || cmd::run(doctests)) {
+        failures.push(error);
+    }
+
+    // The browser suite belongs to "every test"; a filtered run (extra
+    // args) is a developer narrowing down, so it stops at the Rust tests.
+    if args.is_empty()
+        && let Err(error) = cmd::timed("browser e2e", || crate::e2e::run(&[]))
+    {
         failures.push(error);
     }
 

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use tracing::{Instrument, instrument, warn};
-use userhub_core::UserPatch;
 use userhub_core::security::Verification;
+use userhub_core::{User, UserPatch};
 use userhub_telemetry::LoginOutcome;
 
 use crate::auth::{CurrentUser, Superuser};
-use crate::email::templates;
+use crate::email::{EmailContent, templates};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, LoginForm, client_ip};
 use crate::models::{
@@ -44,6 +44,22 @@ fn throttle_ip(state: &AppState, parts: &Parts, endpoint: &'static str) -> Resul
             retry_after_secs: retry.0,
         }
     })
+}
+
+/// The recovery email for `user`, linking to the UI's reset page with a
+/// fresh reset token.
+fn recovery_email(state: &AppState, user: &User) -> EmailContent {
+    let token = state.tokens.issue_reset(user.email.as_str());
+    let link = format!(
+        "{}/reset-password?token={token}",
+        state.settings.frontend_host
+    );
+    templates::password_recovery(
+        &state.settings.project_name,
+        user.email.as_str(),
+        &link,
+        state.settings.email_reset_token_expire_hours,
+    )
 }
 
 /// OAuth2 compatible token login, get an access token for future requests.
@@ -144,17 +160,7 @@ pub async fn recover_password(
                     return;
                 }
             };
-            let token = task_state.tokens.issue_reset(user.email.as_str());
-            let link = format!(
-                "{}/reset-password?token={token}",
-                task_state.settings.frontend_host
-            );
-            let content = templates::password_recovery(
-                task_state.mailer.project_name(),
-                user.email.as_str(),
-                &link,
-                task_state.settings.email_reset_token_expire_hours,
-            );
+            let content = recovery_email(&task_state, &user);
             let _ = task_state
                 .mailer
                 .send("password_recovery", user.email.as_str(), content)
@@ -215,17 +221,7 @@ pub async fn recover_password_html_content(
     let user = state.db.user_by_email(&email).await?.ok_or_else(|| {
         ApiError::not_found("The user with this username does not exist in the system.")
     })?;
-    let token = state.tokens.issue_reset(user.email.as_str());
-    let link = format!(
-        "{}/reset-password?token={token}",
-        state.settings.frontend_host
-    );
-    let content = templates::password_recovery(
-        &state.settings.project_name,
-        user.email.as_str(),
-        &link,
-        state.settings.email_reset_token_expire_hours,
-    );
+    let content = recovery_email(&state, &user);
     let subject = HeaderValue::from_str(&content.subject)
         .unwrap_or_else(|_| HeaderValue::from_static("Password recovery"));
     Ok((

@@ -5,7 +5,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use tracing::{Instrument, instrument};
 use userhub_core::security::Verification;
-use userhub_core::{NewUser, User, UserPatch};
+use userhub_core::{Email, FullName, NewUser, Password, User, UserPatch};
 use userhub_storage::StorageError;
 
 use crate::auth::{CurrentUser, Superuser};
@@ -224,23 +224,34 @@ pub async fn register_user(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<UserRegister>,
 ) -> Result<Json<UserPublic>, ApiError> {
-    const EXISTS: &str = "The user with this email already exists in the system";
-    if state.db.user_by_email(body.email.as_str()).await?.is_some() {
-        return Err(ApiError::bad_request(EXISTS));
-    }
-    let hashed_password = state.hasher.hash(body.password.expose()).await?;
-    let new = NewUser {
-        email: body.email,
-        is_active: true,
-        is_superuser: false,
-        full_name: body.full_name,
-        hashed_password,
-    };
     Ok(Json(
-        insert_user(&state, new, ApiError::bad_request(EXISTS))
+        register(&state, body.email, &body.password, body.full_name)
             .await?
             .into(),
     ))
+}
+
+/// Self-service registration (signup, and the development-only private
+/// route): an active, non-superuser account.
+pub(crate) async fn register(
+    state: &AppState,
+    email: Email,
+    password: &Password,
+    full_name: Option<FullName>,
+) -> Result<User, ApiError> {
+    const EXISTS: &str = "The user with this email already exists in the system";
+    if state.db.user_by_email(email.as_str()).await?.is_some() {
+        return Err(ApiError::bad_request(EXISTS));
+    }
+    let hashed_password = state.hasher.hash(password.expose()).await?;
+    let new = NewUser {
+        email,
+        is_active: true,
+        is_superuser: false,
+        full_name,
+        hashed_password,
+    };
+    insert_user(state, new, ApiError::bad_request(EXISTS)).await
 }
 
 /// Get a specific user by id.

@@ -17,14 +17,19 @@ for tool in wrk curl "$bin" "$sink"; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+# Servers start inside command substitutions (subshells): their pids go to a
+# file, not an array, so the cleanup can see them.
+cleanup() {
+  [ -f "$work/pids" ] && while read -r p; do kill "$p" 2>/dev/null || true; done <"$work/pids"
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 sink_port=$(free_port)
 "$sink" "$sink_port" >"$work/sink.log" 2>&1 &
-pids+=($!)
+echo $! >>"$work/pids"
 
 start_server() { # $1 = off|on; prints "api_port admin_port"
   local api admin
@@ -38,7 +43,7 @@ start_server() { # $1 = off|on; prints "api_port admin_port"
     env+=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port" OTEL_TRACES_SAMPLER=always_on)
   fi
   env "${env[@]}" "$bin" api >"$work/server-$1.log" 2>&1 &
-  pids+=($!)
+  echo $! >>"$work/pids"
   for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$admin/readyz" >/dev/null 2>&1 && break
     sleep 0.1
@@ -77,18 +82,27 @@ run() { # $1 = mode; prints requests/s and the slowest of 20 /metrics scrapes (m
   done
   wait "$w"
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$1.txt")
-  echo "$rps $worst"
+  requests=$(awk '/requests in/ {print $1}' "$work/wrk-$1.txt")
+  echo "$rps $worst $requests"
 }
 
 echo "mode  round  requests/s  worst /metrics scrape (ms, 20 scrapes under load)"
 declare -A total
 total[off]=0; total[on]=0
+exported_requests=0
 for r in $(seq "$rounds"); do
   for mode in off on; do
-    read -r rps worst < <(run "$mode")
+    read -r rps worst requests < <(run "$mode")
+    [ "$mode" = on ] && exported_requests=$((exported_requests + requests))
     printf '%-5s %-6s %-11s %.1f\n' "$mode" "$r" "$rps" "$worst"
     total[$mode]=$(python3 -c "print(${total[$mode]} + $rps)")
   done
 done
 python3 -c "off=${total[off]}/$rounds; on=${total[on]}/$rounds; print(f'mean off {off:.0f} req/s, on {on:.0f} req/s: export on = {100*on/off:.1f}% of off')"
+# The sink prints its count every 5 s; the exporter batches for up to 5 s.
+sleep 11
+echo "export-on requests under load: $exported_requests (plus setup: 1 login, 20 creates)"
 tail -1 "$work/sink.log"
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+mapfile -t started <"$work/pids" # receiver, export-off server, export-on server
+echo "CPU seconds used: receiver $(cpu_seconds "${started[0]}"), server export off $(cpu_seconds "${started[1]}"), server export on $(cpu_seconds "${started[2]}")"

@@ -121,14 +121,17 @@ impl Database {
         with_pool!(self, pool => pool.close().await);
     }
 
-    /// Runs one repository operation, recording its duration and turning a
-    /// pool timeout into its own metric.
+    /// Runs one repository query, recording its duration, turning a pool
+    /// timeout into its own metric and putting the query text (placeholders,
+    /// never values) on the calling repository function's span.
     pub(crate) async fn timed<T>(
         &self,
         operation: &'static str,
         table: &'static str,
+        sql: &str,
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, StorageError> {
+        tracing::Span::current().record("db.query.text", sql);
         let started = Instant::now();
         let _in_flight = self.metrics.track_db_operation();
         let result = fut.await;

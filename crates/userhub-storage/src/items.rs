@@ -1,5 +1,6 @@
 //! The item repository.
 
+use tracing::field::Empty;
 use tracing::instrument;
 use userhub_core::{Item, ItemId, ItemPatch, NewItem, Page, PageRequest, UserId};
 use uuid::Uuid;
@@ -9,17 +10,17 @@ use crate::rows::{Counted, ITEM_COLUMNS, ItemRow, now};
 use crate::{Database, StorageError};
 
 impl Database {
-    #[instrument(name = "db.item.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item"))]
+    #[instrument(name = "db.item.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn item_by_id(&self, id: ItemId) -> Result<Option<Item>, StorageError> {
         let sql = format!("SELECT {ITEM_COLUMNS} FROM item WHERE id = $1");
-        let row = with_pool!(self, pool => self.timed("select", "item",
+        let row = with_pool!(self, pool => self.timed("select", "item", &sql,
             sqlx::query_as::<_, ItemRow>(&sql).bind(id).fetch_optional(pool)).await)?;
         Ok(row.map(Item::from))
     }
 
     /// Newest first; all items when `owner` is `None`. One query gives the
     /// page and the total; only a page past the end needs a second count.
-    #[instrument(name = "db.item.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item"))]
+    #[instrument(name = "db.item.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn list_items(
         &self,
         owner: Option<UserId>,
@@ -34,7 +35,7 @@ impl Database {
             "SELECT {ITEM_COLUMNS}, count(*) OVER () AS total FROM item {filter}
              ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $1 OFFSET $2"
         );
-        let rows = with_pool!(self, pool => self.timed("select", "item",
+        let rows = with_pool!(self, pool => self.timed("select", "item", &sql,
             sqlx::query_as::<_, Counted<ItemRow>>(&sql).bind(page.limit).bind(page.skip).bind(owner).fetch_all(pool)).await)?;
         let count = match rows.first() {
             Some(first) => first.total,
@@ -46,30 +47,31 @@ impl Database {
         })
     }
 
+    #[instrument(name = "db.item.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     async fn count_items(&self, owner: Option<UserId>) -> Result<i64, StorageError> {
         let sql = if owner.is_some() {
             "SELECT count(*) FROM item WHERE owner_id = $1"
         } else {
             "SELECT count(*) FROM item WHERE $1 IS NULL"
         };
-        with_pool!(self, pool => self.timed("select", "item", sqlx::query_scalar(sql).bind(owner).fetch_one(pool)).await)
+        with_pool!(self, pool => self.timed("select", "item", sql, sqlx::query_scalar(sql).bind(owner).fetch_one(pool)).await)
     }
 
-    #[instrument(name = "db.item.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "item"))]
+    #[instrument(name = "db.item.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn insert_item(&self, new: NewItem) -> Result<Item, StorageError> {
         let sql = format!(
             "INSERT INTO item (id, title, description, owner_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {ITEM_COLUMNS}"
         );
         let title = new.title.into_string();
         let description = new.description.map(|d| d.into_string());
-        let row = with_pool!(self, pool => self.timed("insert", "item",
+        let row = with_pool!(self, pool => self.timed("insert", "item", &sql,
             sqlx::query_as::<_, ItemRow>(&sql)
                 .bind(Uuid::new_v4()).bind(&title).bind(&description).bind(new.owner_id).bind(now())
                 .fetch_one(pool)).await)?;
         Ok(row.into())
     }
 
-    #[instrument(name = "db.item.update", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "item"))]
+    #[instrument(name = "db.item.update", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn update_item(
         &self,
         id: ItemId,
@@ -83,24 +85,26 @@ impl Database {
         let title = patch.title.map(|t| t.into_string());
         let set_description = patch.description.is_some();
         let description = patch.description.flatten().map(|d| d.into_string());
-        let row = with_pool!(self, pool => self.timed("update", "item",
+        let row = with_pool!(self, pool => self.timed("update", "item", &sql,
             sqlx::query_as::<_, ItemRow>(&sql)
                 .bind(id).bind(&title).bind(set_description).bind(&description)
                 .fetch_optional(pool)).await)?;
         Ok(row.map(Item::from))
     }
 
-    #[instrument(name = "db.item.delete", skip_all, fields(db.system = self.system(), db.operation.name = "DELETE", db.collection.name = "item"))]
+    #[instrument(name = "db.item.delete", skip_all, fields(db.system = self.system(), db.operation.name = "DELETE", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn delete_item(&self, id: ItemId) -> Result<bool, StorageError> {
-        let done = with_pool!(self, pool => self.timed("delete", "item",
-            sqlx::query("DELETE FROM item WHERE id = $1").bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
+        let sql = "DELETE FROM item WHERE id = $1";
+        let done = with_pool!(self, pool => self.timed("delete", "item", sql,
+            sqlx::query(sql).bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
 
     /// How many items `owner` has (reported when a user is deleted).
-    #[instrument(name = "db.item.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item"))]
+    #[instrument(name = "db.item.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn count_items_of(&self, owner: UserId) -> Result<i64, StorageError> {
-        with_pool!(self, pool => self.timed("select", "item",
-            sqlx::query_scalar("SELECT count(*) FROM item WHERE owner_id = $1").bind(owner).fetch_one(pool)).await)
+        let sql = "SELECT count(*) FROM item WHERE owner_id = $1";
+        with_pool!(self, pool => self.timed("select", "item", sql,
+            sqlx::query_scalar(sql).bind(owner).fetch_one(pool)).await)
     }
 }

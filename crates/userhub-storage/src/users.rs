@@ -1,6 +1,7 @@
 //! The user repository. Email lookups compare lowercased; where an adopted
 //! database holds case-only duplicates, the exact-case match wins.
 
+use tracing::field::Empty;
 use tracing::instrument;
 use userhub_core::{Email, NewUser, Page, PageRequest, User, UserId, UserPatch};
 use uuid::Uuid;
@@ -10,15 +11,15 @@ use crate::rows::{Counted, USER_COLUMNS, UserRow, now};
 use crate::{Database, StorageError};
 
 impl Database {
-    #[instrument(name = "db.user.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user"))]
+    #[instrument(name = "db.user.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
         let sql = format!(r#"SELECT {USER_COLUMNS} FROM "user" WHERE id = $1"#);
-        let row = with_pool!(self, pool => self.timed("select", "user",
+        let row = with_pool!(self, pool => self.timed("select", "user", &sql,
             sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(pool)).await)?;
         Ok(row.map(User::from))
     }
 
-    #[instrument(name = "db.user.get_by_email", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user"))]
+    #[instrument(name = "db.user.get_by_email", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
         // No stored email holds NUL (PostgreSQL cannot even compare it).
         if email.contains('\0') {
@@ -28,23 +29,22 @@ impl Database {
             r#"SELECT {USER_COLUMNS} FROM "user" WHERE lower(email) = lower($1)
                ORDER BY CASE WHEN email = $1 THEN 0 ELSE 1 END LIMIT 1"#
         );
-        let row = with_pool!(self, pool => self.timed("select", "user",
+        let row = with_pool!(self, pool => self.timed("select", "user", &sql,
             sqlx::query_as::<_, UserRow>(&sql).bind(email).fetch_optional(pool)).await)?;
         Ok(row.map(User::from))
     }
 
-    #[instrument(name = "db.user.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user"))]
+    #[instrument(name = "db.user.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StorageError> {
         let sql = format!(
             r#"SELECT {USER_COLUMNS}, count(*) OVER () AS total FROM "user"
                ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $1 OFFSET $2"#
         );
-        let rows = with_pool!(self, pool => self.timed("select", "user",
+        let rows = with_pool!(self, pool => self.timed("select", "user", &sql,
             sqlx::query_as::<_, Counted<UserRow>>(&sql).bind(page.limit).bind(page.skip).fetch_all(pool)).await)?;
         let count = match rows.first() {
             Some(first) => first.total,
-            None => with_pool!(self, pool => self.timed("select", "user",
-                sqlx::query_scalar(r#"SELECT count(*) FROM "user""#).fetch_one(pool)).await)?,
+            None => self.count_users().await?,
         };
         Ok(Page {
             data: rows.into_iter().map(|r| User::from(r.row)).collect(),
@@ -52,8 +52,14 @@ impl Database {
         })
     }
 
+    #[instrument(name = "db.user.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
+    async fn count_users(&self) -> Result<i64, StorageError> {
+        let sql = r#"SELECT count(*) FROM "user""#;
+        with_pool!(self, pool => self.timed("select", "user", sql, sqlx::query_scalar(sql).fetch_one(pool)).await)
+    }
+
     /// Inserts a user; `Conflict` when the email is taken.
-    #[instrument(name = "db.user.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "user"))]
+    #[instrument(name = "db.user.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn insert_user(&self, new: NewUser) -> Result<User, StorageError> {
         let sql = format!(
             r#"INSERT INTO "user" (id, email, is_active, is_superuser, full_name, hashed_password, created_at)
@@ -62,7 +68,7 @@ impl Database {
         let id = Uuid::new_v4();
         let full_name = new.full_name.map(|n| n.into_string());
         let email = new.email.into_string();
-        let row = with_pool!(self, pool => self.timed("insert", "user",
+        let row = with_pool!(self, pool => self.timed("insert", "user", &sql,
             sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id).bind(&email).bind(new.is_active).bind(new.is_superuser)
                 .bind(&full_name).bind(&new.hashed_password).bind(now())
@@ -72,7 +78,7 @@ impl Database {
 
     /// Applies `patch`; `None` when the user does not exist, `Conflict` when
     /// the new email is taken.
-    #[instrument(name = "db.user.update", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "user"))]
+    #[instrument(name = "db.user.update", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn update_user(
         &self,
         id: UserId,
@@ -90,7 +96,7 @@ impl Database {
                WHERE id = $1 RETURNING {USER_COLUMNS}"#
         );
         let email = patch.email.map(Email::into_string);
-        let row = with_pool!(self, pool => self.timed("update", "user",
+        let row = with_pool!(self, pool => self.timed("update", "user", &sql,
             sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id).bind(&email).bind(patch.is_active).bind(patch.is_superuser)
                 .bind(set_full_name).bind(&full_name).bind(&patch.hashed_password)
@@ -99,18 +105,19 @@ impl Database {
     }
 
     /// Deletes a user and (by cascade) their items; false when absent.
-    #[instrument(name = "db.user.delete", skip_all, fields(db.system = self.system(), db.operation.name = "DELETE", db.collection.name = "user"))]
+    #[instrument(name = "db.user.delete", skip_all, fields(db.system = self.system(), db.operation.name = "DELETE", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn delete_user(&self, id: UserId) -> Result<bool, StorageError> {
-        let done = with_pool!(self, pool => self.timed("delete", "user",
-            sqlx::query(r#"DELETE FROM "user" WHERE id = $1"#).bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
+        let sql = r#"DELETE FROM "user" WHERE id = $1"#;
+        let done = with_pool!(self, pool => self.timed("delete", "user", sql,
+            sqlx::query(sql).bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
 
     /// Emails that differ only by case (possible in adopted databases).
-    #[instrument(name = "db.user.case_duplicates", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user"))]
+    #[instrument(name = "db.user.case_duplicates", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn case_duplicate_emails(&self) -> Result<Vec<(String, i64)>, StorageError> {
         let sql = r#"SELECT lower(email) AS e, count(*) AS n FROM "user" GROUP BY lower(email) HAVING count(*) > 1 ORDER BY e"#;
-        with_pool!(self, pool => self.timed("select", "user",
+        with_pool!(self, pool => self.timed("select", "user", sql,
             sqlx::query_as::<_, (String, i64)>(sql).fetch_all(pool)).await)
     }
 }

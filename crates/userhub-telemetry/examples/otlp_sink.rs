@@ -1,12 +1,14 @@
 //! A local OTLP trace receiver for benchmarks: accepts spans on
 //! `127.0.0.1:PORT` (gRPC, or HTTP/protobuf with `--http`) and prints how
-//! many it received every 5 seconds. Loopback only; stop it with Ctrl-C.
+//! many it received every 5 seconds. It decodes every export and keeps
+//! nothing, like a collector that forwards spans elsewhere. Loopback only;
+//! stop it with Ctrl-C.
 //!
 //! `cargo run --release -p userhub-telemetry --features testing --example otlp_sink -- 4317`
 
 use std::time::Duration;
 
-use userhub_telemetry::testing::{Protocol, start_receiver_on};
+use userhub_telemetry::testing::{Protocol, start_counting_receiver_on};
 
 #[tokio::main]
 async fn main() {
@@ -17,7 +19,7 @@ async fn main() {
     } else {
         Protocol::Grpc
     };
-    let (endpoint, received) = start_receiver_on(("127.0.0.1", port), protocol).await;
+    let (endpoint, received) = start_counting_receiver_on(("127.0.0.1", port), protocol).await;
     println!("OTLP {protocol:?} receiver on {endpoint}");
     loop {
         tokio::select! {

@@ -7,7 +7,8 @@
 //!   application state (no global registry).
 //! - [`HttpTelemetryLayer`]: per-request span, request id, access log and HTTP
 //!   metrics for the API and web routers.
-//! - [`admin_router`]: `/metrics`, `/livez`, `/readyz` for the admin listener.
+//! - [`admin_router`]: `/metrics`, `/livez`, `/readyz` for the admin listener,
+//!   served from its own thread by [`AdminServer`].
 //! - [`inject_current_context`] and [`client_span`]: trace context for
 //!   outgoing HTTP calls.
 
@@ -26,7 +27,7 @@ mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use admin::admin_router;
+pub use admin::{AdminServer, admin_router, on_runtime};
 pub use build_info::BuildInfo;
 pub use error::TelemetryError;
 pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};

@@ -37,12 +37,28 @@ pub struct ReceivedSpan {
     pub attributes: HashMap<String, String>,
 }
 
+/// What a receiver got: every span, or (benchmarks) only how many.
 #[derive(Debug, Clone, Default)]
-pub struct Received(Arc<Mutex<Vec<ReceivedSpan>>>);
+pub struct Received {
+    spans: Arc<Mutex<Vec<ReceivedSpan>>>,
+    count: Arc<std::sync::atomic::AtomicUsize>,
+    count_only: bool,
+}
 
 impl Received {
     fn add(&self, request: ExportTraceServiceRequest) {
-        let mut spans = self.0.lock().unwrap();
+        let n: usize = request
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .map(|ss| ss.spans.len())
+            .sum();
+        self.count
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        if self.count_only {
+            return;
+        }
+        let mut spans = self.spans.lock().unwrap();
         for rs in request.resource_spans {
             for ss in rs.scope_spans {
                 for s in ss.spans {
@@ -76,11 +92,11 @@ impl Received {
 
     /// How many spans arrived in total.
     pub fn count(&self) -> usize {
-        self.0.lock().unwrap().len()
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn for_trace(&self, trace_id: &str) -> Vec<ReceivedSpan> {
-        self.0
+        self.spans
             .lock()
             .unwrap()
             .iter()
@@ -177,7 +193,27 @@ pub async fn start_receiver_on(
     addr: impl tokio::net::ToSocketAddrs,
     protocol: Protocol,
 ) -> (String, Received) {
-    let received = Received::default();
+    start(addr, protocol, Received::default()).await
+}
+
+/// A receiver that decodes every export but keeps only the span count, as
+/// a collector forwarding spans elsewhere would (the overhead benchmark).
+pub async fn start_counting_receiver_on(
+    addr: impl tokio::net::ToSocketAddrs,
+    protocol: Protocol,
+) -> (String, Received) {
+    let received = Received {
+        count_only: true,
+        ..Received::default()
+    };
+    start(addr, protocol, received).await
+}
+
+async fn start(
+    addr: impl tokio::net::ToSocketAddrs,
+    protocol: Protocol,
+    received: Received,
+) -> (String, Received) {
     let listener = TcpListener::bind(addr)
         .await
         .expect("bind the receiver address");

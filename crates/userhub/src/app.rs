@@ -106,12 +106,20 @@ impl Application {
         &self.state
     }
 
-    /// The admin listener's router: `/metrics`, `/livez`, `/readyz`.
+    /// The admin listener's router: `/metrics`, `/livez`, `/readyz`. Call it
+    /// inside the runtime that serves the application.
     pub fn admin_router(&self) -> Router {
         let db = self.state.db.clone();
+        // The admin listener may run on its own runtime; the pool's
+        // connections belong to this one.
+        let runtime = tokio::runtime::Handle::current();
         userhub_telemetry::admin_router(self.state.metrics.clone(), move || {
-            let db = db.clone();
-            async move { userhub_api::routes::ops::readiness(&db).await.0 == axum::http::StatusCode::OK }
+            let (db, runtime) = (db.clone(), runtime.clone());
+            async move {
+                let check = async move { userhub_api::routes::ops::readiness(&db).await.0 };
+                userhub_telemetry::on_runtime(&runtime, check).await
+                    == Some(axum::http::StatusCode::OK)
+            }
         })
     }
 

@@ -6,9 +6,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::{info, warn};
@@ -72,6 +74,15 @@ pub fn bind_address(source: &ConfigSource, development: bool) -> Result<SocketAd
     source.parse_or("USERHUB_BIND", default, "an address like 0.0.0.0:8080")
 }
 
+/// The standalone web service's admin router: `/metrics` (its HTTP server,
+/// process and build metrics), `/livez`, and `/readyz`, which is ready
+/// whenever the process serves. It deliberately does not follow the API's
+/// health: the UI answers its own "service unavailable" page when the API is
+/// down, which is better than every web replica leaving the load balancer.
+pub fn standalone_admin_router(metrics: Metrics) -> Router {
+    userhub_telemetry::admin_router(metrics, || async { true })
+}
+
 /// The standalone web service's router (the API over HTTP).
 pub fn standalone_router(web: WebSettings, metrics: Metrics) -> Result<Router, ConfigError> {
     let Some(api_url) = web.api_url.clone() else {
@@ -83,11 +94,24 @@ pub fn standalone_router(web: WebSettings, metrics: Metrics) -> Result<Router, C
     let state = WebState::over_http(web, &api_url)
         .map_err(|e| ConfigError::new("USERHUB_API_URL", e.to_string()))?;
     Ok(userhub_web::router(state.clone())
+        .merge(probes())
         .merge(userhub_web::not_found_router(state))
         .layer(CatchPanicLayer::custom(|_| {
             userhub_web::pages::error_page::internal()
         }))
         .layer(HttpTelemetryLayer::new(metrics)))
+}
+
+/// `/livez` and `/readyz` on the web service's own port, answering like
+/// the API's (`{"status":"ok"}`, `{"status":"ready"}`); see
+/// [`standalone_admin_router`] for why readiness ignores the API.
+fn probes() -> Router {
+    Router::new()
+        .route("/livez", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/readyz",
+            get(|| async { Json(json!({ "status": "ready" })) }),
+        )
 }
 
 /// Serves `router` until `shutdown`, then drains for at most `drain`.

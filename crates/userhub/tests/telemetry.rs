@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use userhub::{Application, Mode};
 use userhub_core::config::{ConfigSource, Environment, Settings};
 use userhub_telemetry::testing::{Logs, Protocol, Received, ReceivedSpan, start_receiver};
-use userhub_telemetry::{Metrics, TelemetryGuard, TelemetrySettings};
+use userhub_telemetry::{AdminServer, Metrics, TelemetryGuard, TelemetrySettings};
 
 const ADMIN_EMAIL: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "telemetry-test-password";
@@ -68,8 +68,9 @@ fn start() -> Fx {
             .unwrap();
         let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = admin_listener.local_addr().unwrap();
-        let admin_router = app.admin_router();
-        tokio::spawn(async move { axum_serve(admin_listener, admin_router).await });
+        // As in production: its own thread, readiness checked on this runtime.
+        let admin_server = AdminServer::start(admin_listener, app.admin_router()).unwrap();
+        Box::leak(Box::new(admin_server));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = listener.local_addr().unwrap();
         tokio::spawn(app.run(listener, std::future::pending()));
@@ -98,10 +99,6 @@ fn start() -> Fx {
         token,
         _dir: dir,
     }
-}
-
-async fn axum_serve(listener: TcpListener, router: axum::Router) {
-    axum::serve(listener, router).await.unwrap();
 }
 
 impl Fx {
@@ -185,7 +182,17 @@ fn an_api_request_links_server_span_db_spans_logs_and_exemplar() {
                 assert!(hops < 10);
             }
             assert!(db.attributes.contains_key("db.operation.name"), "{db:?}");
+            assert_eq!(db.kind, 3, "database spans are client spans: {db:?}");
+            let sql = &db.attributes["db.query.text"];
+            assert!(sql.contains(" FROM "), "{db:?}");
+            // Values travel as bind parameters, never inside the text.
+            assert!(sql.contains("$1"), "{db:?}");
         }
+        let list = db_spans.iter().find(|s| s.name == "db.item.list").unwrap();
+        assert!(
+            list.attributes["db.query.text"].contains("FROM item"),
+            "{list:?}"
+        );
 
         let lines = fx.logs.for_request(&request_id);
         assert!(!lines.is_empty());

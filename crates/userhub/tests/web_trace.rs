@@ -142,6 +142,17 @@ fn assert_api_under_web(spans: &[ReceivedSpan], web_span: &str) {
         chain.iter().any(|n| n == "api.call"),
         "the web client span sits between: {chain:?}"
     );
+    let call = spans
+        .iter()
+        .find(|s| s.name == "api.call" && s.span_id == api.parent_span_id)
+        .unwrap_or_else(|| panic!("the API span's parent is not api.call: {spans:#?}"));
+    assert_eq!(call.kind, 3, "api.call is a client span: {call:?}");
+    assert_eq!(call.attributes["http.request.method"], "POST");
+    assert_eq!(
+        call.attributes["url.template"],
+        "/api/v1/login/access-token"
+    );
+    assert_eq!(call.attributes["http.response.status_code"], "200");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! Then the image is checked (size, user, labels, health check) and run
 //! read-only, as uid 65532, on the host network bound to loopback: `/livez`,
 //! `/readyz`, API calls, the Docker health check, the web service, a Prometheus
-//! scrape of the API's admin listener with the repository's configuration, and a
+//! scrape of both admin listeners with the repository's configuration, and a
 //! SIGTERM that must end the process with exit code 0 within the drain deadline.
 
 use std::collections::BTreeMap;
@@ -423,11 +423,6 @@ impl Container {
         }
     }
 
-    /// Runs a command inside the container; fails unless it exits 0.
-    fn exec(&self, args: &[&str]) -> Result<()> {
-        cmd::capture(Command::new("docker").arg("exec").arg(&self.name).args(args)).map(|_| ())
-    }
-
     /// Checks the container's process runs as uid/gid 65532 (from /proc on the host).
     fn check_process_ids(&self) -> Result<()> {
         let pid = docker::inspect(&self.name, "{{.State.Pid}}")?;
@@ -481,6 +476,7 @@ fn smoke_test(image: &str, work: &Path) -> Result<()> {
     let api_addr = free_loopback_addr()?;
     let api_admin = free_loopback_addr()?;
     let web_addr = free_loopback_addr()?;
+    let web_admin = free_loopback_addr()?;
     let secret = random_hex(32)?;
     let password = random_hex(12)?;
     let email = "smoke-admin@example.com";
@@ -521,30 +517,43 @@ fn smoke_test(image: &str, work: &Path) -> Result<()> {
     api.check_process_ids()?;
     eprintln!("smoke: api runs as uid/gid 65532 on a read-only root filesystem");
 
-    // `userhub web` serves no /readyz and has no admin listener, so the image's
-    // HEALTHCHECK does not fit it: compose probes /login with
-    // `userhub healthcheck --url`, and so does this test, inside the container.
+    // The web service runs under the image's own HEALTHCHECK (GET /readyz
+    // on USERHUB_BIND) with an admin listener of its own.
     let web = Container::run(
         image,
         &format!("userhub-smoke-web-{suffix}"),
         "web",
-        &["--no-healthcheck"],
+        &[
+            "--health-interval=1s",
+            "--health-retries=3",
+            "--health-start-period=30s",
+            "--health-timeout=3s",
+        ],
         &[
             ("ENVIRONMENT", "production".to_owned()),
             ("SECRET_KEY", secret),
             ("USERHUB_API_URL", format!("http://{api_addr}")),
             ("USERHUB_COOKIE_KEY", random_hex(64)?),
             ("USERHUB_BIND", web_addr.to_string()),
+            ("USERHUB_ADMIN_BIND", web_admin.to_string()),
             ("USERHUB_SHUTDOWN_TIMEOUT_SECONDS", drain),
         ],
     )?;
-    web.with_logs(web.wait_for_200(web_addr, "/login", Duration::from_secs(60)))?;
-    let login_url = format!("http://{web_addr}/login");
-    web.with_logs(web.exec(&["/usr/local/bin/userhub", "healthcheck", "--url", &login_url]))?;
+    web.with_logs(web.wait_for_200(web_addr, "/readyz", Duration::from_secs(60)))?;
+    web.with_logs(expect_status(http::get(web_addr, "/login", &[])?, 200, "GET web /login").map(drop))?;
+    for path in ["/livez", "/readyz", "/metrics"] {
+        web.with_logs(
+            expect_status(http::get(web_admin, path, &[])?, 200, &format!("GET web admin {path}")).map(drop),
+        )?;
+    }
+    let healthy = web.with_logs(web.wait_healthy(Duration::from_secs(60)))?;
     web.check_process_ids()?;
-    eprintln!("smoke: web serves /login; `userhub healthcheck --url` passes in the container");
+    eprintln!(
+        "smoke: web serves /login, /readyz and its admin listener; Docker health check healthy after {:.1} s",
+        healthy.as_secs_f64()
+    );
 
-    api.with_logs(scrape_with_prometheus(api_admin, work))?;
+    api.with_logs(scrape_with_prometheus(api_admin, web_admin, work))?;
 
     for container in [&web, &api] {
         let (code, took) = container.terminate(Duration::from_secs(DRAIN_SECONDS + 10))?;
@@ -638,7 +647,7 @@ fn expect_status(resp: http::Response, status: u16, what: &str) -> Result<http::
 
 /// Runs the Debian Prometheus with observability/prometheus/prometheus.yml,
 /// targets rewritten to loopback, and requires the API job up.
-fn scrape_with_prometheus(api_admin: SocketAddr, work: &Path) -> Result<()> {
+fn scrape_with_prometheus(api_admin: SocketAddr, web_admin: SocketAddr, work: &Path) -> Result<()> {
     let prom_dir = work.join("prometheus");
     if prom_dir.exists() {
         fs::remove_dir_all(&prom_dir)?;
@@ -648,6 +657,7 @@ fn scrape_with_prometheus(api_admin: SocketAddr, work: &Path) -> Result<()> {
     let config = fs::read_to_string(prometheus::config_path())?;
     let mut targets = BTreeMap::from([
         ("api:9464".to_owned(), api_admin),
+        ("web:9464".to_owned(), web_admin),
         ("localhost:9090".to_owned(), prom_addr),
     ]);
     // Services that do not run here get a free loopback port: they show as down.
@@ -657,7 +667,10 @@ fn scrape_with_prometheus(api_admin: SocketAddr, work: &Path) -> Result<()> {
     let config_file = prom_dir.join("prometheus.yml");
     fs::write(&config_file, rewritten)?;
     let server = prometheus::Server::start(&config_file, prom_addr, &prom_dir)?;
-    let up = server.wait_until_up(&["userhub-api", "prometheus"], Duration::from_secs(60))?;
+    let up = server.wait_until_up(
+        &["userhub-api", "userhub-web", "prometheus"],
+        Duration::from_secs(60),
+    )?;
     for target in up.iter().filter(|t| t.job.starts_with("userhub")) {
         eprintln!(
             "smoke: prometheus target {} {} {}",
@@ -670,8 +683,10 @@ fn scrape_with_prometheus(api_admin: SocketAddr, work: &Path) -> Result<()> {
             target.job, target.url, target.last_error
         );
     }
-    let series = server.query_series_count(r#"userhub_build_info{job="userhub-api"}"#)?;
-    ensure!(series == 1, "userhub_build_info of the API job has {series} series, expected 1");
+    for job in ["userhub-api", "userhub-web"] {
+        let series = server.query_series_count(&format!(r#"userhub_build_info{{job="{job}"}}"#))?;
+        ensure!(series == 1, "userhub_build_info of {job} has {series} series, expected 1");
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use tracing::field::Empty;
 use tracing::instrument;
 
 pub use error::{ApiError, detail_of};
@@ -48,7 +49,13 @@ impl ApiClient {
     }
 
     /// Sends one request and decodes a 2xx JSON answer as `T`.
-    #[instrument(name = "api.call", skip_all, fields(http.method = %method, api.path = path, http.status_code))]
+    #[instrument(name = "api.call", skip_all, fields(
+        otel.kind = "client",
+        otel.status_code = Empty,
+        http.request.method = %method,
+        url.template = %path_template(path),
+        http.response.status_code = Empty,
+    ))]
     async fn send<T: DeserializeOwned>(
         &self,
         caller: &Caller,
@@ -82,10 +89,22 @@ impl ApiClient {
                 .map_err(|e| ApiError::Unexpected(format!("body: {e}")))?;
             Ok::<_, ApiError>((status, bytes))
         };
-        let (status, bytes) = tokio::time::timeout(self.timeout, exchange)
+        let span = tracing::Span::current();
+        let answer = tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| ApiError::Timeout)??;
-        tracing::Span::current().record("http.status_code", status.as_u16());
+            .map_err(|_| ApiError::Timeout)
+            .and_then(|answer| answer);
+        let (status, bytes) = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                span.record("otel.status_code", "error");
+                return Err(e);
+            }
+        };
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            span.record("otel.status_code", "error");
+        }
         decode(status, &bytes)
     }
 
@@ -302,6 +321,24 @@ fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, Api
     }
 }
 
+/// The API path as a template for span attributes: ids become `{id}` and
+/// email addresses `{email}`, the query string is dropped.
+fn path_template(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut out = String::from(PREFIX);
+    for segment in path.split('/').skip(1) {
+        out.push('/');
+        if uuid::Uuid::parse_str(segment).is_ok() {
+            out.push_str("{id}");
+        } else if segment.contains('@') || segment.contains("%40") {
+            out.push_str("{email}");
+        } else {
+            out.push_str(segment);
+        }
+    }
+    out
+}
+
 fn optional(s: &str) -> Option<&str> {
     let s = s.trim();
     (!s.is_empty()).then_some(s)
@@ -353,6 +390,23 @@ mod tests {
                 .unwrap()
                 .message,
             "ok"
+        );
+    }
+
+    #[test]
+    fn span_paths_hide_ids_emails_and_queries() {
+        assert_eq!(
+            path_template("/items/6f0c3a8e-6d3b-4f7e-9a53-0c2d1b7e4a11"),
+            "/api/v1/items/{id}"
+        );
+        assert_eq!(
+            path_template("/password-recovery/someone%40example.com"),
+            "/api/v1/password-recovery/{email}"
+        );
+        assert_eq!(path_template("/items/?skip=0&limit=5"), "/api/v1/items/");
+        assert_eq!(
+            path_template("/login/access-token"),
+            "/api/v1/login/access-token"
         );
     }
 

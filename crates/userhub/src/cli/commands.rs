@@ -10,7 +10,7 @@ use userhub::{Application, Mode, healthcheck, shutdown, superuser};
 use userhub_core::Email;
 use userhub_core::config::{ConfigError, ConfigSource, Environment, Settings};
 use userhub_storage::Database;
-use userhub_telemetry::{Metrics, TelemetryGuard, TelemetrySettings};
+use userhub_telemetry::{AdminServer, Metrics, TelemetryGuard, TelemetrySettings};
 
 use super::{Cli, Command};
 
@@ -111,31 +111,41 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Err(e) => return fail(&format!("cannot listen on {bind}"), &e),
     };
     let admin_bind = telemetry_settings.admin_bind;
-    let admin_listener = match TcpListener::bind(admin_bind).await {
-        Ok(l) => Some(l),
-        Err(e) if !telemetry_settings.admin_bind_configured => {
-            tracing::warn!(address = %admin_bind, error = %e, "admin listener (metrics) not started: default port busy; set USERHUB_ADMIN_BIND");
-            None
-        }
-        Err(e) => return fail(&format!("cannot listen on {admin_bind} (admin)"), &e),
+    let admin_listener = match bind_admin(&telemetry_settings).await {
+        Ok(l) => l,
+        Err(code) => return code,
     };
     let app = match Application::build_with_web(settings, mode, Metrics::new(), web).await {
         Ok(app) => app,
         Err(e) => return fail("startup failed", &e),
     };
-    let admin = admin_listener.map(|l| {
-        let router = app.admin_router();
-        tokio::spawn(async move { axum::serve(l, router).await })
-    });
+    let admin = match admin_listener.map(|l| AdminServer::start(l, app.admin_router())) {
+        Some(Err(e)) => return fail("cannot start the admin listener", &e),
+        started => started.and_then(Result::ok),
+    };
     tracing::info!(address = %bind, admin_address = %admin_bind, mode = ?mode, version = env!("CARGO_PKG_VERSION"), "listening");
     let result = app.run(listener, shutdown).await;
     if let Some(admin) = admin {
-        admin.abort();
+        admin.stop();
     }
     telemetry.shutdown().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail("server failed", &e),
+    }
+}
+
+/// The admin listener (`USERHUB_ADMIN_BIND`). A busy *default* port is
+/// only a warning (two local processes); a configured one must bind.
+async fn bind_admin(telemetry: &TelemetrySettings) -> Result<Option<TcpListener>, ExitCode> {
+    let address = telemetry.admin_bind;
+    match TcpListener::bind(address).await {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if !telemetry.admin_bind_configured => {
+            tracing::warn!(address = %address, error = %e, "admin listener (metrics) not started: default port busy; set USERHUB_ADMIN_BIND");
+            Ok(None)
+        }
+        Err(e) => Err(fail(&format!("cannot listen on {address} (admin)"), &e)),
     }
 }
 
@@ -296,20 +306,20 @@ async fn web(cli: &Cli) -> ExitCode {
     } else {
         Environment::Deployed("production".to_owned())
     };
-    let telemetry = match TelemetrySettings::for_environment(&source, &environment)
-        .map_err(|e| config_error(&e))
-    {
-        Ok(t) => match userhub_telemetry::init(&t) {
-            Ok(guard) => guard,
-            Err(e) => {
-                eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
-                return ExitCode::FAILURE;
-            }
-        },
-        Err(code) => return code,
+    let telemetry_settings = match TelemetrySettings::for_environment(&source, &environment) {
+        Ok(t) => t,
+        Err(e) => return config_error(&e),
+    };
+    let telemetry = match userhub_telemetry::init(&telemetry_settings) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
+            return ExitCode::FAILURE;
+        }
     };
     let api_url = settings.api_url.clone().unwrap_or_default();
-    let router = match userhub::web::standalone_router(settings, Metrics::new()) {
+    let metrics = Metrics::new();
+    let router = match userhub::web::standalone_router(settings, metrics.clone()) {
         Ok(router) => router,
         Err(e) => return config_error(&e),
     };
@@ -317,8 +327,21 @@ async fn web(cli: &Cli) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {bind}"), &e),
     };
-    tracing::info!(address = %bind, api_url = %api_url, version = env!("CARGO_PKG_VERSION"), "web UI listening");
+    let admin = match bind_admin(&telemetry_settings).await {
+        Ok(None) => None,
+        Ok(Some(l)) => {
+            match AdminServer::start(l, userhub::web::standalone_admin_router(metrics)) {
+                Ok(admin) => Some(admin),
+                Err(e) => return fail("cannot start the admin listener", &e),
+            }
+        }
+        Err(code) => return code,
+    };
+    tracing::info!(address = %bind, admin_address = %telemetry_settings.admin_bind, api_url = %api_url, version = env!("CARGO_PKG_VERSION"), "web UI listening");
     let result = userhub::web::run_standalone(router, listener, drain, shutdown::signal()).await;
+    if let Some(admin) = admin {
+        admin.stop();
+    }
     telemetry.shutdown().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -148,10 +148,11 @@ impl Database {
 
     /// Applied versus expected schema version; errors when the database
     /// cannot be reached.
+    #[instrument(name = "db.schema_status", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "userhub_migrations", db.query.text = SCHEMA_VERSION_SQL, otel.kind = "client"))]
     pub async fn schema_status(&self) -> Result<SchemaStatus, StorageError> {
         let expected = self.migrations().last().map_or(0, |m| m.version);
         let applied: Option<i64> = with_pool!(self, pool =>
-            sqlx::query_scalar("SELECT max(version) FROM userhub_migrations").fetch_one(pool).await)
+            sqlx::query_scalar(SCHEMA_VERSION_SQL).fetch_one(pool).await)
         .or_else(|e| match e {
             // The table does not exist yet: nothing applied.
             sqlx::Error::Database(_) => Ok(None),
@@ -176,6 +177,8 @@ impl Database {
         }
     }
 }
+
+const SCHEMA_VERSION_SQL: &str = "SELECT max(version) FROM userhub_migrations";
 
 /// FNV-1a over the SQL text: enough to notice an edited migration.
 fn checksum_of(sql: &str) -> String {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Telemetry overhead benchmark (loopback only, bounded in time):
 #   GET /api/v1/items/ throughput at 32 connections with trace export off
-#   vs. 100% sampling exported to a local OTLP receiver, and the /metrics
-#   scrape time while the server is busy.
+#   vs. 100% sampling exported to a local OTLP receiver (alternating runs,
+#   compared round by round, since a shared machine's speed drifts), and
+#   the /metrics scrape time (5 per second) while the server is busy.
 # Needs: wrk, curl, and release builds of `userhub` and the `otlp_sink` example:
 #   cargo build --release -p userhub --bin userhub
 #   cargo build --release -p userhub-telemetry --features testing --example otlp_sink
@@ -68,41 +69,60 @@ for mode in off on; do
   done
 done
 
-run() { # $1 = mode; prints requests/s and the slowest of 20 /metrics scrapes (ms)
+run() { # $1 = mode; prints requests/s and requests; scrape times go to a file
   read -r api admin <<<"${ports[$1]}"
   wrk -t2 -c32 -d"${secs}s" -H "Authorization: Bearer ${tokens[$1]}" \
     "http://127.0.0.1:$api/api/v1/items/" >"$work/wrk-$1.txt" &
   local w=$!
   sleep 1
-  local worst=0
-  for _ in $(seq 20); do
-    t=$(curl -fs -o /dev/null -w '%{time_total}' -H 'accept: application/openmetrics-text' "http://127.0.0.1:$admin/metrics")
-    worst=$(python3 -c "print(max($worst, $t*1000))")
+  local end=$((SECONDS + secs - 2))
+  while [ "$SECONDS" -lt "$end" ]; do
+    curl -fs -o /dev/null -w '%{time_total}\n' -H 'accept: application/openmetrics-text' \
+      "http://127.0.0.1:$admin/metrics" >>"$work/scrapes-$1.txt"
     sleep 0.2
   done
   wait "$w"
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$1.txt")
   requests=$(awk '/requests in/ {print $1}' "$work/wrk-$1.txt")
-  echo "$rps $worst $requests"
+  echo "$rps $requests"
 }
 
-echo "mode  round  requests/s  worst /metrics scrape (ms, 20 scrapes under load)"
-declare -A total
-total[off]=0; total[on]=0
-exported_requests=0
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+mapfile -t started <"$work/pids" # receiver, export-off server, export-on server
+cpu_before=("$(cpu_seconds "${started[0]}")" "$(cpu_seconds "${started[1]}")" "$(cpu_seconds "${started[2]}")")
+echo "round  export off (req/s)  export on (req/s)  on/off"
+: >"$work/rounds.txt"
 for r in $(seq "$rounds"); do
-  for mode in off on; do
-    read -r rps worst requests < <(run "$mode")
-    [ "$mode" = on ] && exported_requests=$((exported_requests + requests))
-    printf '%-5s %-6s %-11s %.1f\n' "$mode" "$r" "$rps" "$worst"
-    total[$mode]=$(python3 -c "print(${total[$mode]} + $rps)")
-  done
+  read -r off_rps off_requests < <(run off)
+  read -r on_rps on_requests < <(run on)
+  echo "$r $off_rps $on_rps $off_requests $on_requests" >>"$work/rounds.txt"
+  python3 -c "print(f'{$r:<6} {$off_rps:<19.0f} {$on_rps:<18.0f} {100*$on_rps/$off_rps:.1f}%')"
 done
-python3 -c "off=${total[off]}/$rounds; on=${total[on]}/$rounds; print(f'mean off {off:.0f} req/s, on {on:.0f} req/s: export on = {100*on/off:.1f}% of off')"
 # The sink prints its count every 5 s; the exporter batches for up to 5 s.
 sleep 11
-echo "export-on requests under load: $exported_requests (plus setup: 1 login, 20 creates)"
-tail -1 "$work/sink.log"
-cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
-mapfile -t started <"$work/pids" # receiver, export-off server, export-on server
-echo "CPU seconds used: receiver $(cpu_seconds "${started[0]}"), server export off $(cpu_seconds "${started[1]}"), server export on $(cpu_seconds "${started[2]}")"
+received=$(tail -1 "$work/sink.log" | awk '{print $NF}')
+python3 - "$work" "$received" \
+  "$(cpu_seconds "${started[0]}")" "$(cpu_seconds "${started[1]}")" "$(cpu_seconds "${started[2]}")" \
+  "${cpu_before[@]}" <<'PY'
+import statistics, sys
+work, received = sys.argv[1], int(sys.argv[2])
+after, before = list(map(float, sys.argv[3:6])), list(map(float, sys.argv[6:9]))
+cpu_sink, cpu_off, cpu_on = (a - b for a, b in zip(after, before))
+rounds = [list(map(float, l.split())) for l in open(f"{work}/rounds.txt")]
+ratios = [on / off for _, off, on, _, _ in rounds]
+off_mean = statistics.mean(r[1] for r in rounds)
+on_mean = statistics.mean(r[2] for r in rounds)
+print(f"export on / off: median of rounds {100*statistics.median(ratios):.1f}%, "
+      f"ratio of means {100*on_mean/off_mean:.1f}% ({off_mean:.0f} vs {on_mean:.0f} req/s)")
+off_requests = sum(r[3] for r in rounds)
+on_requests = sum(r[4] for r in rounds)
+print(f"spans received {received} for {on_requests:.0f} export-on requests "
+      f"(+ setup: 1 login, 20 creates)")
+print(f"CPU per request: export off {1e3*cpu_off/off_requests:.3f} ms; export on "
+      f"{1e3*cpu_on/on_requests:.3f} ms + receiver {1e3*cpu_sink/on_requests:.3f} ms")
+for mode in ("off", "on"):
+    ms = sorted(1000 * float(t) for t in open(f"{work}/scrapes-{mode}.txt"))
+    p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+    print(f"/metrics under load, export {mode}: {len(ms)} scrapes, median {statistics.median(ms):.1f} ms, "
+          f"p95 {p95:.1f} ms, max {ms[-1]:.1f} ms")
+PY

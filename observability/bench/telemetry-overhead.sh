@@ -71,6 +71,9 @@ done
 
 run() { # $1 = mode; prints requests/s and requests; scrape times go to a file
   read -r api admin <<<"${ports[$1]}"
+  local other idle_admin
+  other=$([ "$1" = on ] && echo off || echo on)
+  read -r _ idle_admin <<<"${ports[$other]}"
   wrk -t2 -c32 -d"${secs}s" -H "Authorization: Bearer ${tokens[$1]}" \
     "http://127.0.0.1:$api/api/v1/items/" >"$work/wrk-$1.txt" &
   local w=$!
@@ -79,6 +82,9 @@ run() { # $1 = mode; prints requests/s and requests; scrape times go to a file
   while [ "$SECONDS" -lt "$end" ]; do
     curl -fs -o /dev/null -w '%{time_total}\n' -H 'accept: application/openmetrics-text' \
       "http://127.0.0.1:$admin/metrics" >>"$work/scrapes-$1.txt"
+    # Control: the idle server on the same, equally loaded machine.
+    curl -fs -o /dev/null -w '%{time_total}\n' -H 'accept: application/openmetrics-text' \
+      "http://127.0.0.1:$idle_admin/metrics" >>"$work/scrapes-idle.txt"
     sleep 0.2
   done
   wait "$w"
@@ -120,9 +126,10 @@ print(f"spans received {received} for {on_requests:.0f} export-on requests "
       f"(+ setup: 1 login, 20 creates)")
 print(f"CPU per request: export off {1e3*cpu_off/off_requests:.3f} ms; export on "
       f"{1e3*cpu_on/on_requests:.3f} ms + receiver {1e3*cpu_sink/on_requests:.3f} ms")
-for mode in ("off", "on"):
-    ms = sorted(1000 * float(t) for t in open(f"{work}/scrapes-{mode}.txt"))
+for name, what in (("off", "busy server, export off"), ("on", "busy server, export on"),
+                   ("idle", "control: the idle server, same machine")):
+    ms = sorted(1000 * float(t) for t in open(f"{work}/scrapes-{name}.txt"))
     p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
-    print(f"/metrics under load, export {mode}: {len(ms)} scrapes, median {statistics.median(ms):.1f} ms, "
+    print(f"/metrics, {what}: {len(ms)} scrapes, median {statistics.median(ms):.1f} ms, "
           f"p95 {p95:.1f} ms, max {ms[-1]:.1f} ms")
 PY

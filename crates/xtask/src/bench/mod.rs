@@ -1,11 +1,13 @@
 //! `cargo xtask bench`: throughput, latency, errors and memory of the API
 //! under load, on SQLite and on PostgreSQL; writes `docs/benchmarks.md`.
+//! `cargo xtask bench telemetry` measures the cost of trace export instead.
 
 mod api;
 mod machine;
 mod report;
 mod scenarios;
 mod server;
+mod telemetry;
 mod wrk;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +21,7 @@ use report::{Row, Startup};
 use scenarios::{Db, Plan, SCENARIOS};
 use server::Server;
 
-pub const ABOUT: &str = "benchmark the API (wrk; SQLite and PostgreSQL) and write docs/benchmarks.md [--quick] [--db sqlite|postgres] [--out FILE]";
+pub const ABOUT: &str = "benchmark the API (wrk; SQLite and PostgreSQL) and write docs/benchmarks.md [--quick] [--db sqlite|postgres] [--out FILE]; `bench telemetry [SECONDS ROUNDS]`: trace export overhead and scrape times";
 
 const FULL: Plan = Plan {
     warmup: Duration::from_secs(3),
@@ -73,6 +75,11 @@ fn parse(args: &[String]) -> Result<Options> {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
+    if let Some((first, rest)) = args.split_first()
+        && first == "telemetry"
+    {
+        return telemetry::run(rest);
+    }
     let started = Instant::now();
     // Taken before anything is built: the code measured is the code at this commit.
     let commit = machine::commit();

@@ -103,13 +103,19 @@ impl PasswordHasher {
         op: &'static str,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .map_err(|_| HashError::Closed)?;
         let started = Instant::now();
-        let out = tokio::task::spawn_blocking(f).await?;
+        // The permit travels with the work: a caller that gives up (client
+        // gone, request timeout) must not free it while the 64 MiB hash
+        // still runs, or the limit no longer bounds memory.
+        let out = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f()
+        })
+        .await?;
         if let Some(observe) = &self.on_duration {
             observe(op, started.elapsed().as_secs_f64());
         }
@@ -236,6 +242,27 @@ mod tests {
             );
         }
         h.verify_dummy("whatever1").await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_caller_keeps_the_permit_until_its_hash_ends() {
+        let hasher = PasswordHasher::new(1);
+        let caller = hasher.clone();
+        let task = tokio::spawn(async move { caller.hash("correct horse battery").await });
+        while hasher.permits.available_permits() == 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        // The argon2id run (hundreds of milliseconds) is still going.
+        assert_eq!(hasher.permits.available_permits(), 0);
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while hasher.permits.available_permits() == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the permit comes back when the hash ends");
     }
 
     #[test]

@@ -10,26 +10,16 @@ use userhub::{Application, Mode, healthcheck, shutdown, superuser};
 use userhub_core::Email;
 use userhub_core::config::{ConfigError, ConfigSource, Environment, Settings};
 use userhub_storage::Database;
-use userhub_telemetry::{AdminServer, Metrics, TelemetryGuard, TelemetrySettings};
+use userhub_telemetry::{AdminServer, Metrics, TelemetryGuard, TelemetrySettings, error_chain};
 
 use super::{Cli, Command};
 
 const CONFIG_ERROR: u8 = 2;
 
-fn chain(err: &dyn Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
-
-fn fail(context: &str, err: &dyn Error) -> ExitCode {
-    tracing::error!(error.chain = %chain(err), "{context}");
-    eprintln!("userhub: {context}: {}", chain(err));
+fn fail(context: &str, err: &(dyn Error + 'static)) -> ExitCode {
+    let chain = error_chain(err);
+    tracing::error!(error.chain = %chain, "{context}");
+    eprintln!("userhub: {context}: {chain}");
     ExitCode::FAILURE
 }
 
@@ -48,15 +38,26 @@ fn load(cli: &Cli, default_env: Environment) -> Result<(ConfigSource, Settings),
 /// Logs, traces and their exporter, as configured; the guard flushes spans.
 fn init_telemetry(
     source: &ConfigSource,
-    settings: &Settings,
+    environment: &Environment,
 ) -> Result<(TelemetryGuard, TelemetrySettings), ExitCode> {
-    let telemetry = TelemetrySettings::for_environment(source, &settings.environment)
-        .map_err(|e| config_error(&e))?;
+    let telemetry =
+        TelemetrySettings::for_environment(source, environment).map_err(|e| config_error(&e))?;
     let guard = userhub_telemetry::init(&telemetry).map_err(|e| {
-        eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
+        eprintln!("userhub: cannot set up telemetry: {}", error_chain(&e));
         ExitCode::FAILURE
     })?;
     Ok((guard, telemetry))
+}
+
+/// Serves the admin router built by `router` on `listener` (when bound).
+fn start_admin(
+    listener: Option<TcpListener>,
+    router: impl FnOnce() -> axum::Router,
+) -> Result<Option<AdminServer>, ExitCode> {
+    listener
+        .map(|l| AdminServer::start(l, router()))
+        .transpose()
+        .map_err(|e| fail("cannot start the admin listener", &e))
 }
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
@@ -89,7 +90,7 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let (telemetry, telemetry_settings) = match init_telemetry(&source, &settings) {
+    let (telemetry, telemetry_settings) = match init_telemetry(&source, &settings.environment) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -119,9 +120,9 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail("startup failed", &e),
     };
-    let admin = match admin_listener.map(|l| AdminServer::start(l, app.admin_router())) {
-        Some(Err(e)) => return fail("cannot start the admin listener", &e),
-        started => started.and_then(Result::ok),
+    let admin = match start_admin(admin_listener, || app.admin_router()) {
+        Ok(admin) => admin,
+        Err(code) => return code,
     };
     tracing::info!(address = %bind, admin_address = %admin_bind, mode = ?mode, version = env!("CARGO_PKG_VERSION"), "listening");
     let result = app.run(listener, shutdown).await;
@@ -160,7 +161,7 @@ async fn migrate(cli: &Cli, default_env: Environment) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let _telemetry = match init_telemetry(&source, &settings) {
+    let _telemetry = match init_telemetry(&source, &settings.environment) {
         Ok((guard, _)) => guard,
         Err(code) => return code,
     };
@@ -192,7 +193,7 @@ async fn create_superuser(cli: &Cli, default_env: Environment, email: &str) -> E
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let _telemetry = match init_telemetry(&source, &settings) {
+    let _telemetry = match init_telemetry(&source, &settings.environment) {
         Ok((guard, _)) => guard,
         Err(code) => return code,
     };
@@ -306,16 +307,9 @@ async fn web(cli: &Cli) -> ExitCode {
     } else {
         Environment::Deployed("production".to_owned())
     };
-    let telemetry_settings = match TelemetrySettings::for_environment(&source, &environment) {
+    let (telemetry, telemetry_settings) = match init_telemetry(&source, &environment) {
         Ok(t) => t,
-        Err(e) => return config_error(&e),
-    };
-    let telemetry = match userhub_telemetry::init(&telemetry_settings) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("userhub: cannot set up telemetry: {}", chain(&e));
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let api_url = settings.api_url.clone().unwrap_or_default();
     let metrics = Metrics::new();
@@ -327,14 +321,11 @@ async fn web(cli: &Cli) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {bind}"), &e),
     };
-    let admin = match bind_admin(&telemetry_settings).await {
-        Ok(None) => None,
-        Ok(Some(l)) => {
-            match AdminServer::start(l, userhub::web::standalone_admin_router(metrics)) {
-                Ok(admin) => Some(admin),
-                Err(e) => return fail("cannot start the admin listener", &e),
-            }
-        }
+    let admin = match bind_admin(&telemetry_settings)
+        .await
+        .and_then(|l| start_admin(l, || userhub::web::standalone_admin_router(metrics)))
+    {
+        Ok(admin) => admin,
         Err(code) => return code,
     };
     tracing::info!(address = %bind, admin_address = %telemetry_settings.admin_bind, api_url = %api_url, version = env!("CARGO_PKG_VERSION"), "web UI listening");

@@ -5,15 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-/// Renders a command line for logs.
-pub fn display(cmd: &Command) -> String {
-    let mut line = cmd.get_program().to_string_lossy().into_owned();
-    for arg in cmd.get_args() {
-        line.push(' ');
-        line.push_str(&arg.to_string_lossy());
-    }
-    line
-}
+pub use crate::cmd::display;
 
 /// Runs a command with inherited stdio; fails on a non-zero exit.
 pub fn run(cmd: &mut Command) -> Result<()> {

@@ -27,6 +27,11 @@ const POSTGRES: &[Migration] = &[
         description: "lookup indexes",
         sql: include_str!("../migrations/postgres/0002_lookup_indexes.sql"),
     },
+    Migration {
+        version: 3,
+        description: "flat pages: list-order indexes, exact counts kept by triggers",
+        sql: include_str!("../migrations/postgres/0003_flat_pages.sql"),
+    },
 ];
 
 const SQLITE: &[Migration] = &[
@@ -39,6 +44,11 @@ const SQLITE: &[Migration] = &[
         version: 2,
         description: "lookup indexes",
         sql: include_str!("../migrations/sqlite/0002_lookup_indexes.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "flat pages: list-order indexes, exact counts kept by triggers",
+        sql: include_str!("../migrations/sqlite/0003_flat_pages.sql"),
     },
 ];
 

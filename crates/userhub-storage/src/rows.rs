@@ -6,6 +6,10 @@ use uuid::Uuid;
 
 pub(crate) const USER_COLUMNS: &str =
     "id, email, is_active, is_superuser, full_name, hashed_password, created_at";
+/// The order of every list: newest first, ties broken by id, rows without a
+/// creation time (adopted reference data) last. Migration 3's indexes hold
+/// exactly this order.
+pub(crate) const LIST_ORDER: &str = "created_at DESC NULLS LAST, id DESC";
 pub(crate) const ITEM_COLUMNS: &str = "id, title, description, owner_id, created_at";
 
 #[derive(sqlx::FromRow)]
@@ -54,8 +58,8 @@ impl From<ItemRow> for Item {
     }
 }
 
-/// A row of a page query: the record plus `count(*) OVER ()`, the number of
-/// rows matching before LIMIT/OFFSET (saves a second round trip).
+/// A row of a page query: the record plus the exact number of rows matching
+/// before LIMIT/OFFSET, read in the same query (saves a second round trip).
 #[derive(sqlx::FromRow)]
 pub(crate) struct Counted<T> {
     #[sqlx(flatten)]

@@ -7,8 +7,12 @@ use userhub_core::{Email, NewUser, Page, PageRequest, User, UserId, UserPatch};
 use uuid::Uuid;
 
 use crate::backend::with_pool;
-use crate::rows::{Counted, USER_COLUMNS, UserRow, now};
+use crate::rows::{Counted, LIST_ORDER, USER_COLUMNS, UserRow, now};
 use crate::{Database, StorageError};
+
+/// The exact user count, kept by the triggers of migration 3.
+const USER_COUNT: &str =
+    "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM userhub_row_count WHERE name = 'user'";
 
 impl Database {
     #[instrument(name = "db.user.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
@@ -37,8 +41,9 @@ impl Database {
     #[instrument(name = "db.user.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StorageError> {
         let sql = format!(
-            r#"SELECT {USER_COLUMNS}, count(*) OVER () AS total FROM "user"
-               ORDER BY created_at DESC NULLS LAST, id DESC LIMIT $1 OFFSET $2"#
+            r#"SELECT {USER_COLUMNS}, ({USER_COUNT}) AS total FROM "user" WHERE id IN (
+                   SELECT id FROM "user" ORDER BY {LIST_ORDER} LIMIT $1 OFFSET $2)
+               ORDER BY {LIST_ORDER}"#
         );
         let rows = with_pool!(self, pool => self.timed("select", "user", &sql,
             sqlx::query_as::<_, Counted<UserRow>>(&sql).bind(page.limit).bind(page.skip).fetch_all(pool)).await)?;
@@ -54,8 +59,7 @@ impl Database {
 
     #[instrument(name = "db.user.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     async fn count_users(&self) -> Result<i64, StorageError> {
-        let sql = r#"SELECT count(*) FROM "user""#;
-        with_pool!(self, pool => self.timed("select", "user", sql, sqlx::query_scalar(sql).fetch_one(pool)).await)
+        with_pool!(self, pool => self.timed("select", "user", USER_COUNT, sqlx::query_scalar(USER_COUNT).fetch_one(pool)).await)
     }
 
     /// Inserts a user; `Conflict` when the email is taken.

@@ -18,7 +18,7 @@ mod os_user;
 mod shared;
 mod watchdog;
 
-pub use binaries::default_search_dirs;
+pub use binaries::{default_search_dirs, find_bin_dir};
 pub use cluster::{TestPostgres, TestPostgresOptions};
 pub use database::{create_database, with_database};
 pub use error::PostgresError;

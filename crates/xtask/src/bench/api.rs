@@ -10,8 +10,10 @@ pub struct Fixture {
     pub reader_email: String,
     pub reader_password: String,
     pub reader_token: String,
+    pub reader_id: String,
     /// Owns the items the create load writes (so the reader's count stays 100).
     pub writer_token: String,
+    pub writer_id: String,
 }
 
 pub const ITEMS_PER_READER: usize = 100;
@@ -73,7 +75,11 @@ pub async fn prepare(base: &str) -> Result<Fixture> {
         "GET /items/?limit=20 should show 20 of {ITEMS_PER_READER} items, got {shown} of {count}: {page}"
     );
 
+    let reader_id = user_id(&client, &api, &reader_token).await?;
+    let writer_id = user_id(&client, &api, &writer_token).await?;
     Ok(Fixture {
+        reader_id,
+        writer_id,
         reader_email,
         reader_password,
         reader_token,
@@ -81,7 +87,24 @@ pub async fn prepare(base: &str) -> Result<Fixture> {
     })
 }
 
-async fn signup_and_login(
+/// The id of the token's user (`GET /users/me`).
+pub async fn user_id(client: &reqwest::Client, api: &str, token: &str) -> Result<String> {
+    let me: Value = client
+        .get(format!("{api}/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()
+        .context("GET /users/me")?
+        .json()
+        .await?;
+    me["id"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no id in {me}"))
+}
+
+pub async fn signup_and_login(
     client: &reqwest::Client,
     api: &str,
     email: &str,
@@ -99,6 +122,11 @@ async fn signup_and_login(
             signup.text().await.unwrap_or_default()
         );
     }
+    login(client, api, email, password).await
+}
+
+/// Logs `email` in; the access token.
+pub async fn login(client: &reqwest::Client, api: &str, email: &str, password: &str) -> Result<String> {
     let token: Value = client
         .post(format!("{api}/login/access-token"))
         .form(&[("username", email), ("password", password)])

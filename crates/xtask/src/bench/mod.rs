@@ -3,7 +3,10 @@
 //! `cargo xtask bench telemetry` measures the cost of trace export instead.
 
 mod api;
+mod cpu;
+mod data;
 mod machine;
+mod pgbench;
 mod report;
 mod scenarios;
 mod server;
@@ -17,11 +20,12 @@ use anyhow::{Context, Result, bail};
 use userhub_testkit::{TestPostgres, create_database};
 
 use crate::cmd;
-use report::{Row, Startup};
-use scenarios::{Db, Plan, SCENARIOS};
+use pgbench::Statements;
+use report::{DataRow, Limit, Results, Row, Startup};
+use scenarios::{Db, Kind, Plan, SCENARIOS};
 use server::Server;
 
-pub const ABOUT: &str = "benchmark the API (wrk; SQLite and PostgreSQL) and write docs/benchmarks.md [--quick] [--db sqlite|postgres] [--out FILE]; `bench telemetry [SECONDS ROUNDS]`: trace export overhead and scrape times";
+pub const ABOUT: &str = "benchmark the API (wrk and pgbench; SQLite and PostgreSQL; a million-row data set; callgrind instructions per request) and write docs/benchmarks.md [--quick] [--db sqlite|postgres] [--no-data] [--no-cpu] [--baseline BINARY] [--out FILE]; `bench telemetry [SECONDS ROUNDS]`: trace export overhead and scrape times";
 
 const FULL: Plan = Plan {
     warmup: Duration::from_secs(3),
@@ -42,12 +46,21 @@ struct Options {
     quick: bool,
     dbs: Vec<Db>,
     out: PathBuf,
+    /// The million-row data set (flat-with-data scenarios).
+    data: bool,
+    /// Instructions per request under callgrind.
+    cpu: bool,
+    /// An older `userhub` build to profile beside this one.
+    baseline: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut quick = false;
     let mut dbs = vec![Db::Sqlite, Db::Postgres];
     let mut out = None;
+    let mut data = true;
+    let mut cpu = true;
+    let mut baseline = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -60,6 +73,11 @@ fn parse(args: &[String]) -> Result<Options> {
                 }
             }
             "--out" => out = Some(PathBuf::from(args.next().context("--out needs a path")?)),
+            "--no-data" => data = false,
+            "--no-cpu" => cpu = false,
+            "--baseline" => {
+                baseline = Some(PathBuf::from(args.next().context("--baseline needs the path of a userhub binary")?))
+            }
             other => bail!("unknown bench argument `{other}` (see `cargo xtask help`)"),
         }
     }
@@ -71,7 +89,14 @@ fn parse(args: &[String]) -> Result<Options> {
             root.join("docs/benchmarks.md")
         }
     });
-    Ok(Options { quick, dbs, out })
+    Ok(Options {
+        quick,
+        dbs,
+        out,
+        data,
+        cpu,
+        baseline,
+    })
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -117,7 +142,11 @@ pub fn run(args: &[String]) -> Result<()> {
     };
 
     let load_before = machine::load_average();
-    let mut rows: Vec<Row> = Vec::new();
+    let pgbench = match &postgres {
+        Some(_) => Some(pgbench::binary()?),
+        None => None,
+    };
+    let mut results = Results::default();
     for &db in &options.dbs {
         for round in 0..plan.rounds {
             let database_url = match (db, &postgres) {
@@ -130,8 +159,50 @@ pub fn run(args: &[String]) -> Result<()> {
                 ),
             };
             println!("\n=== {} round {}/{}", db.label(), round + 1, plan.rounds);
-            run_round(db, &database_url, &binary, work.path(), &plan, &runtime, &mut rows)
+            let round_ctx = Round {
+                db,
+                database_url: &database_url,
+                binary: &binary,
+                work: work.path(),
+                plan: &plan,
+                runtime: &runtime,
+                pgbench: pgbench.as_deref(),
+            };
+            run_round(&round_ctx, &mut results)
                 .with_context(|| format!("{} round {}", db.label(), round + 1))?;
+        }
+    }
+
+    if options.data {
+        for &db in &options.dbs {
+            let database_url = match (db, &postgres) {
+                (Db::Postgres, Some(pg)) => runtime
+                    .block_on(create_database(&pg.admin_url()))
+                    .context("creating the data-scale PostgreSQL database")?,
+                _ => format!("sqlite://{}/data.db?mode=rwc", work.path().display()),
+            };
+            println!("\n=== {} with a million items", db.label());
+            data_scale(db, &database_url, &binary, work.path(), &plan, &runtime, &mut results)
+                .with_context(|| format!("{} data-scale scenarios", db.label()))?;
+        }
+    }
+
+    if options.cpu {
+        cpu::ensure_installed()?;
+        let mut binaries = vec![("this commit", binary.clone())];
+        if let Some(baseline) = &options.baseline {
+            binaries.push(("baseline", baseline.clone()));
+        }
+        for (label, binary) in binaries {
+            let url = format!(
+                "sqlite://{}/cpu-{}.db?mode=rwc",
+                work.path().display(),
+                label.replace(' ', "-")
+            );
+            let profile = cmd::timed(&format!("callgrind profile ({label}, SQLite)"), || {
+                cpu::profile(&format!("{label}, SQLite"), &binary, &url, work.path(), &runtime)
+            })?;
+            results.cpu.push(profile);
         }
     }
 
@@ -152,7 +223,7 @@ pub fn run(args: &[String]) -> Result<()> {
         load_before,
         commit,
     );
-    let text = report::render(&ctx, &rows, &startup);
+    let text = report::render(&ctx, &results, &startup);
     if let Some(parent) = options.out.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -162,22 +233,27 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn run_round(
+/// What one round runs against.
+struct Round<'a> {
     db: Db,
-    database_url: &str,
-    binary: &Path,
-    work: &Path,
-    plan: &Plan,
-    runtime: &tokio::runtime::Runtime,
-    rows: &mut Vec<Row>,
-) -> Result<()> {
-    let log = work.join(format!("server-{}.log", db.label()));
-    let server = Server::start(binary, database_url, &log)?;
-    let fixture = runtime
+    database_url: &'a str,
+    binary: &'a Path,
+    work: &'a Path,
+    plan: &'a Plan,
+    runtime: &'a tokio::runtime::Runtime,
+    pgbench: Option<&'a Path>,
+}
+
+fn run_round(round: &Round<'_>, results: &mut Results) -> Result<()> {
+    let db = round.db;
+    let log = round.work.join(format!("server-{}.log", db.label()));
+    let server = Server::start(round.binary, round.database_url, &log)?;
+    let fixture = round
+        .runtime
         .block_on(api::prepare(&server.base_url()))
         .context("preparing users and items through the API")?;
     for &scenario in SCENARIOS {
-        let measurement = scenarios::measure(scenario, &server, &fixture, plan, work)
+        let measurement = scenarios::measure(scenario, &server, &fixture, round.plan, round.work)
             .with_context(|| format!("scenario {}", scenario.slug()))?;
         println!(
             "{:<24} {:<10} {:>8.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  peak RSS {:>6.1} MiB",
@@ -189,16 +265,78 @@ fn run_round(
             measurement.wrk.errors(),
             measurement.peak_rss_mib
         );
-        match rows
+        match results
+            .rows
             .iter_mut()
             .find(|row| row.db == db && row.scenario == scenario)
         {
             Some(row) => row.rounds.push(measurement),
-            None => rows.push(Row {
+            None => results.rows.push(Row {
                 db,
                 scenario,
                 rounds: vec![measurement],
             }),
+        }
+        // The database's own limit for the same statements, right after.
+        let statements = match (scenario.kind, scenario.connections) {
+            (Kind::Items, 32) => Some((Statements::ItemsRead, &fixture.reader_id)),
+            (Kind::Create, 32) => Some((Statements::Create, &fixture.writer_id)),
+            _ => None,
+        };
+        if let (Some((statements, user)), Some(pgbench), Db::Postgres) = (statements, round.pgbench, db) {
+            let run = pgbench::Run {
+                database_url: round.database_url,
+                statements,
+                user,
+                clients: scenario.connections,
+                warmup: round.plan.warmup,
+                measure: round.plan.measure,
+            };
+            let tps = pgbench::run(pgbench, run, round.work)?;
+            println!("pgbench {statements:?} c{}: {tps:.0} tps", scenario.connections);
+            results.limits.push(Limit { statements, tps });
+        }
+    }
+    server.stop()
+}
+
+/// The flat-with-data scenarios on a fresh database of `db`.
+fn data_scale(
+    db: Db,
+    database_url: &str,
+    binary: &Path,
+    work: &Path,
+    plan: &Plan,
+    runtime: &tokio::runtime::Runtime,
+    results: &mut Results,
+) -> Result<()> {
+    let log = work.join(format!("server-data-{}.log", db.label()));
+    let server = Server::start(binary, database_url, &log)?;
+    let fixture = runtime
+        .block_on(api::prepare(&server.base_url()))
+        .context("preparing users and items through the API")?;
+    let loads = runtime.block_on(data::prepare(db, database_url, &server, &fixture, 32))?;
+    for round in 0..plan.rounds {
+        for (shape, load) in &loads.loads {
+            let measurement = scenarios::measure_loads(std::slice::from_ref(load), &server, plan, work)
+                .with_context(|| format!("data scenario {shape}"))?;
+            println!(
+                "data round {} {:<44} {:<10} {:>8.1} req/s  p99 {:>8.2} ms  errors {}",
+                round + 1,
+                shape,
+                db.label(),
+                measurement.wrk.rps(),
+                measurement.wrk.p99_us / 1000.0,
+                measurement.wrk.errors()
+            );
+            match results.data.iter_mut().find(|row| row.db == db && row.shape == *shape) {
+                Some(row) => row.rounds.push(measurement),
+                None => results.data.push(DataRow {
+                    db,
+                    shape,
+                    rounds: vec![measurement],
+                }),
+            }
         }
     }
     server.stop()

@@ -169,10 +169,15 @@ pub fn measure(
     plan: &Plan,
     dir: &Path,
 ) -> Result<Measurement> {
-    let loads = loads(scenario, &server.base_url(), fixture);
-    run_all(&loads, plan.warmup, dir)?;
+    measure_loads(&loads(scenario, &server.base_url(), fixture), server, plan, dir)
+}
+
+/// Warm up, then measure `loads` against `server`, all at once; the first
+/// load is the one measured, the others run beside it.
+pub fn measure_loads(loads: &[Load], server: &Server, plan: &Plan, dir: &Path) -> Result<Measurement> {
+    run_all(loads, plan.warmup, dir)?;
     let rss = RssWatch::start(server.pid());
-    let results = run_all(&loads, plan.measure, dir)?;
+    let results = run_all(loads, plan.measure, dir)?;
     let peak_rss_mib = rss.finish();
     Ok(Measurement {
         wrk: results[0],

@@ -24,14 +24,27 @@ pub struct Server {
     pub addr: SocketAddr,
     pub start_to_ready: Duration,
     log: PathBuf,
+    superuser_password: String,
 }
 
 impl Server {
     /// Spawn `binary api` on a free port with `database_url`, wait for `/readyz`.
     pub fn start(binary: &Path, database_url: &str, log: &Path) -> Result<Self> {
+        Self::start_under(&[], READY_TIMEOUT, binary, database_url, log)
+    }
+
+    /// [`Server::start`] with the command prefixed by `wrapper` (valgrind),
+    /// allowing `ready_timeout` for start-up.
+    pub fn start_under(
+        wrapper: &[&str],
+        ready_timeout: Duration,
+        binary: &Path,
+        database_url: &str,
+        log: &Path,
+    ) -> Result<Self> {
         let mut last_error = None;
         for _ in 0..3 {
-            match Self::try_start(binary, database_url, log) {
+            match Self::try_start(wrapper, ready_timeout, binary, database_url, log) {
                 Ok(server) => return Ok(server),
                 Err(error) => {
                     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -45,7 +58,13 @@ impl Server {
         Err(last_error.unwrap_or_else(|| anyhow::anyhow!("server did not start")))
     }
 
-    fn try_start(binary: &Path, database_url: &str, log: &Path) -> Result<Self> {
+    fn try_start(
+        wrapper: &[&str],
+        ready_timeout: Duration,
+        binary: &Path,
+        database_url: &str,
+        log: &Path,
+    ) -> Result<Self> {
         let addr = free_addr()?;
         let log_file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
@@ -56,14 +75,22 @@ impl Server {
             .map(|_| format!("{:02x}", rand::thread_rng().r#gen::<u8>()))
             .collect();
         let started = Instant::now();
-        let mut child = Command::new(binary)
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .arg("api")
             .env("ENVIRONMENT", "production")
             .env("SECRET_KEY", secret)
             .env("USERHUB_BIND", addr.to_string())
             .env("DATABASE_URL", database_url)
             .env("FIRST_SUPERUSER", SUPERUSER)
-            .env("FIRST_SUPERUSER_PASSWORD", password)
+            .env("FIRST_SUPERUSER_PASSWORD", &password)
             .env("USERHUB_IP_BURST", "100000000")
             .env("USERHUB_LOGIN_MAX_FAILURES", "1000000")
             .stdin(Stdio::null())
@@ -78,6 +105,7 @@ impl Server {
                     addr,
                     start_to_ready: started.elapsed(),
                     log: log.to_path_buf(),
+                    superuser_password: password,
                 });
             }
             if let Some(status) = child.try_wait().context("polling the server")? {
@@ -87,11 +115,11 @@ impl Server {
                     tail(log)
                 );
             }
-            if started.elapsed() > READY_TIMEOUT {
+            if started.elapsed() > ready_timeout {
                 let _ = child.kill();
                 let _ = child.wait();
                 bail!(
-                    "server on {addr} not ready (GET /readyz != 200) within {READY_TIMEOUT:?}; log {}:\n{}",
+                    "server on {addr} not ready (GET /readyz != 200) within {ready_timeout:?}; log {}:\n{}",
                     log.display(),
                     tail(log)
                 );
@@ -102,6 +130,11 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// The password of [`SUPERUSER`], generated for this server.
+    pub fn superuser_password(&self) -> &str {
+        &self.superuser_password
     }
 
     pub fn base_url(&self) -> String {

@@ -25,6 +25,7 @@ commands![
     e2e,
     image,
     lint_delivery,
+    k8s,
     commit_lint
 ];
 

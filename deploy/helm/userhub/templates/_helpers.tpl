@@ -240,9 +240,9 @@ deployed environment named `cluster-dev`.
       key: {{ .Values.database.passwordKey }}
 {{- end }}
 
-{{/* Pull policy: a mutable tag (dev) is always re-pulled; a digest never changes. */}}
+{{/* Pull policy (dev sets Always: its tag moves; a digest never changes). */}}
 {{- define "userhub.pullPolicy" -}}
-{{- if .Values.image.digest }}{{ .Values.image.pullPolicy }}{{ else }}Always{{ end }}
+{{- .Values.image.pullPolicy }}
 {{- end }}
 
 {{/* checkov skips, each with its reason (rendered into the workload's annotations). */}}

@@ -30,8 +30,11 @@ SNAPSHOTS = "deploy/helm/tests/snapshots"
 BAD_VALUES = "deploy/helm/tests/bad-values"
 SCHEMAS = "deploy/schemas"
 RELEASE = "userhub"
+# Further renders checked like the environments but without a snapshot:
+# name -> (environment, extra values files).
+EXTRA_RENDERS = {"kind": ("dev", ["deploy/ci/kind-values.yaml"])}
 # Manifests applied by Argo CD outside the chart: validated like the render.
-PLAIN_MANIFESTS = ("deploy/argocd", "deploy/platform/manifests") + tuple(
+PLAIN_MANIFESTS = ("deploy/argocd", "deploy/platform/manifests", "deploy/ci/manifests") + tuple(
     f"{ENV_DIR}/{env}/database" for env in ENVIRONMENTS
 )
 # API groups served by Kubernetes itself (validated by kubernetes-validate).
@@ -184,6 +187,18 @@ def main() -> int:
             )
         split_documents(text, f"render-{env}", split_dir, classes, failures)
         print(f"helm: {env}: lint ok, schema ok, {text.count('# Source:')} documents rendered")
+    for name, (env, extra) in EXTRA_RENDERS.items():
+        values = env_values(root, env)
+        for path in extra:
+            values = merge(values, yaml.safe_load((root / path).read_text()) or {})
+        failures += [f"lint {name}: {p}" for p in lint(root, values, env, kube_version)]
+        try:
+            text = render(chart, values, env)
+        except helm.HelmError as error:
+            failures.append(f"render {name}: {error}")
+            continue
+        split_documents(text, f"render-{name}", split_dir, classes, failures)
+        print(f"helm: {name} ({env} + {', '.join(extra)}): lint ok, schema ok, {text.count('# Source:')} documents rendered")
     failures += bad_values(root, chart)
     for directory in PLAIN_MANIFESTS:
         for path in sorted((root / directory).rglob("*.yaml")):

@@ -57,6 +57,8 @@ const YAML_DIRS: &[&str] = &[
     "deploy/platform",
     "deploy/helm/tests/bad-values",
     "deploy/schemas/invalid",
+    "deploy/ci/kind-values.yaml",
+    "deploy/ci/manifests",
 ];
 const YAMLLINT_CONFIG: &str = "{extends: default, rules: {line-length: {max: 160}, \
      document-start: disable, truthy: {check-keys: false}, \
@@ -152,7 +154,21 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
     }
     let system_python = cmd::which("python3").context("python3 is needed for the k8s tools")?;
     if !python.exists() {
-        cmd::run(Command::new(&system_python).args(["-m", "venv"]).arg(&venv))?;
+        let create = || cmd::run(Command::new(&system_python).args(["-m", "venv"]).arg(&venv));
+        if create().is_err() {
+            // Debian's python3 keeps `venv` (ensurepip) in a package of its own.
+            eprintln!("k8s: python3 -m venv failed; installing python3-venv");
+            let _ = fs::remove_dir_all(&venv);
+            cmd::run(cmd::apt_get().args(["update", "-qq"]))?;
+            cmd::run(cmd::apt_get().args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "python3-venv",
+            ]))?;
+            create()?;
+        }
     }
     let pip = |args: &[&str]| {
         let mut command = Command::new(venv.join("bin/pip"));

@@ -26,6 +26,7 @@ commands![
     image,
     lint_delivery,
     k8s,
+    promote,
     commit_lint
 ];
 

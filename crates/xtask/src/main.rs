@@ -7,6 +7,7 @@
 
 mod cmd;
 mod delivery;
+mod rig;
 
 macro_rules! commands {
     ($($name:ident),* $(,)?) => {
@@ -27,7 +28,9 @@ commands![
     lint_delivery,
     k8s,
     promote,
-    commit_lint
+    commit_lint,
+    load,
+    drill
 ];
 
 fn main() -> std::process::ExitCode {

@@ -80,6 +80,12 @@ pub struct Policies {
     engine: regorus::Engine,
 }
 
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies").finish_non_exhaustive()
+    }
+}
+
 impl Policies {
     /// Loads `lib.rego` and every policy, with `data` as the inventory.
     pub fn load(data: &Json) -> Result<Self> {

@@ -65,15 +65,20 @@ pub fn ensure_apt(probe: &str, packages: &[&str]) -> Result<PathBuf> {
         return Ok(path);
     }
     eprintln!("{probe} not found: installing {}", packages.join(" "));
-    run(apt_get().args(["update", "-qq"]))?;
-    run(apt_get()
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(packages))?;
+    apt_install(packages)?;
     which(probe).with_context(|| format!("{probe} still missing after installing {packages:?}"))
 }
 
+/// `apt-get update` and `apt-get install` of `packages`, unconditionally.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
+    run(apt_get().args(["update", "-qq"]))?;
+    run(apt_get()
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages))
+}
+
 /// `apt-get` as root, or through `sudo -n` for a non-root user (hosted CI runners).
-fn apt_get() -> Command {
+pub fn apt_get() -> Command {
     let is_root = capture(Command::new("id").arg("-u")).is_ok_and(|uid| uid == "0");
     let mut command = if is_root || which("sudo").is_none() {
         Command::new("apt-get")

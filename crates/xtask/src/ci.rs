@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, image (the CI pipeline)";
+pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, image, infrastructure code (the CI pipeline)";
 
 type Step = (&'static str, fn() -> Result<()>);
 
@@ -21,6 +21,7 @@ const STEPS: &[Step] = &[
     ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),
     ("image", || crate::image::run(&[])),
+    ("infra", || crate::infra::run(&[])),
 ];
 
 pub fn run(args: &[String]) -> Result<()> {

@@ -25,7 +25,8 @@ commands![
     e2e,
     image,
     lint_delivery,
-    commit_lint
+    commit_lint,
+    schemathesis
 ];
 
 fn main() -> std::process::ExitCode {

@@ -10,7 +10,7 @@
 //!   └─ connection ── watchdog: head pending > header timeout → close
 //!                              idle > keep-alive timeout     → close
 //!                              listener at its cap           → close idle ones
-//!        └─ request ── body buffered (≤ body limit) → handler on its own task
+//!        └─ request ── own task: body received (≤ body limit) → handler
 //! ```
 
 use std::convert::Infallible;
@@ -407,10 +407,10 @@ impl AsyncWrite for Tracked {
     }
 }
 
-/// One connection's request service: marks the connection busy, buffers
-/// the body, then runs the application on a task of its own, so a client
-/// that disconnects after sending a complete request cannot cancel it
-/// (the request timeout still bounds it).
+/// One connection's request service: marks the connection busy, then on a
+/// task of its own receives the body and runs the application, so a client
+/// that disconnects after sending a complete request cannot cancel it (the
+/// request timeout still bounds it).
 #[derive(Clone)]
 struct RequestService<S> {
     inner: S,
@@ -460,42 +460,24 @@ where
         let body_limit = self.body_limit;
         let body_timeout = self.body_timeout;
         let draining = self.draining.clone();
+        let version = req.version();
+        // Spawned here, not in the returned future: hyper ends the connection
+        // (dropping that future, possibly before its first poll) as soon as
+        // it reads the client's EOF. Receiving the body happens on the
+        // request's own task too, for the same reason.
+        let handled = tokio::spawn(async move {
+            match receive(req, remote, body_limit, body_timeout).await {
+                Ok(request) => match inner.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+                Err(response) => response,
+            }
+        });
         Box::pin(async move {
             let _guard = guard;
-            let version = req.version();
-            let (mut parts, body) = req.into_parts();
-            parts.extensions.insert(ConnectInfo(remote));
-            let declared_too_large = parts
-                .headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .is_some_and(|len| len > body_limit as u64);
-            let request = if declared_too_large {
-                // The application answers 413 without reading it.
-                Request::from_parts(parts, Body::new(body))
-            } else {
-                let collect = http_body_util::Limited::new(body, body_limit).collect();
-                match tokio::time::timeout(body_timeout, collect).await {
-                    Ok(Ok(collected)) => {
-                        Request::from_parts(parts, Body::from(collected.to_bytes()))
-                    }
-                    Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                        return Ok(too_large());
-                    }
-                    Err(_) => return Ok(body_timed_out()),
-                    Ok(Err(e)) => {
-                        // The client went away (or broke framing) before the
-                        // request was complete: nothing to run.
-                        debug!(error = %e, "request body not received completely");
-                        return Ok(bad_request());
-                    }
-                }
-            };
-            let handled = tokio::spawn(inner.oneshot(request));
             let mut response = match handled.await {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
+                Ok(response) => response,
                 Err(e) => {
                     warn!(error = %e, "request task failed");
                     internal_error()
@@ -510,6 +492,44 @@ where
             Ok(response)
         })
     }
+}
+
+/// The request with its body received in full (at most `limit` bytes,
+/// within `timeout`), or the answer when it cannot be.
+async fn receive(
+    req: Request<Incoming>,
+    remote: SocketAddr,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Request<Body>, Response<Body>> {
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(ConnectInfo(remote));
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        // The application answers 413 without reading it.
+        return Ok(Request::from_parts(parts, Body::new(body)));
+    }
+    let collect = http_body_util::Limited::new(body, limit).collect();
+    let bytes = match tokio::time::timeout(timeout, collect).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Ok(Err(e)) => {
+            debug!(error = %e, "request body not received completely");
+            return Err(bad_request());
+        }
+        Err(_) => return Err(body_timed_out()),
+    };
+    // A connection that ends early closes the body without an error: only
+    // a body of the declared length is complete.
+    if declared.is_some_and(|len| len != bytes.len() as u64) {
+        debug!("request body shorter than its Content-Length: not handled");
+        return Err(bad_request());
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 fn json_response(status: StatusCode, body: &'static str) -> Response<Body> {

@@ -148,19 +148,15 @@ async fn a_request_survives_its_client(b: Backend) {
         }
     })
     .await;
+    // Counted in the database: polling logins would lock the accounts out.
     let deadline = Instant::now() + Duration::from_secs(30);
+    while app.count_users().await < 6 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut created = 0;
     for email in &emails {
-        loop {
-            let res = app.try_login(email, "gone-password-1").await;
-            if res.status() == StatusCode::OK {
-                created += 1;
-                break;
-            }
-            if Instant::now() > deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        if app.try_login(email, "gone-password-1").await.status() == StatusCode::OK {
+            created += 1;
         }
     }
     assert_eq!(created, 5, "every complete signup ran to completion");

@@ -7,6 +7,7 @@
 
 mod cmd;
 mod delivery;
+mod rig;
 
 macro_rules! commands {
     ($($name:ident),* $(,)?) => {
@@ -26,6 +27,8 @@ commands![
     image,
     lint_delivery,
     commit_lint,
+    load,
+    drill,
     schemathesis
 ];
 

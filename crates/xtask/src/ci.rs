@@ -17,7 +17,6 @@ const STEPS: &[Step] = &[
     ("fmt", fmt),
     ("clippy", clippy),
     ("test", || crate::test::run(&[])),
-    ("schemathesis", || crate::schemathesis::run(&[])),
     ("deny", || crate::deny::run(&[])),
     ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),

@@ -70,6 +70,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let options = parse(args)?;
     let started = Instant::now();
     let commit = crate::drill::report::commit();
+    let load_average = crate::drill::report::load_average();
     let tools = venv::ensure()?;
     haproxy::ensure_installed()?;
     let work = tempfile::Builder::new().prefix("userhub-load-").tempdir()?;
@@ -152,6 +153,7 @@ pub fn run(args: &[String]) -> Result<()> {
             web_peak / 1024
         );
     }
+    row.note = format!("{}; load average at start {load_average}", row.note);
     let line = row.markdown();
     println!("\n| scenario | date | commit | binary | duration | requests | req/s | failed | p50 ms | p95 ms | p99 ms | max ms | SLO thresholds | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n{line}");
     if options.record {

@@ -24,7 +24,6 @@ const STEPS: &[Step] = &[
     // Load and resilience gates on the static binary the image step built.
     ("load_smoke", || crate::load::run(&shipped(&["smoke", "--no-record"]))),
     ("drill_crash", || crate::drill::run(&shipped(&["crash", "--short"]))),
-    ("drill_rolling", || crate::drill::run(&shipped(&["rolling-restart", "--short"]))),
 ];
 
 /// `args` plus `--binary <the static musl binary of the image step>`.

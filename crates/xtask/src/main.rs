@@ -31,6 +31,7 @@ commands![
     commit_lint,
     load,
     drill,
+    schemathesis,
     infra
 ];
 

@@ -9,6 +9,8 @@ mod email;
 mod items;
 mod lifecycle;
 mod rate_limit;
+mod replicas;
+mod security;
 mod support;
 mod users;
 mod validation;

@@ -7,6 +7,7 @@
 
 mod cmd;
 mod delivery;
+mod rig;
 
 macro_rules! commands {
     ($($name:ident),* $(,)?) => {
@@ -25,7 +26,9 @@ commands![
     e2e,
     image,
     lint_delivery,
-    commit_lint
+    commit_lint,
+    load,
+    drill
 ];
 
 fn main() -> std::process::ExitCode {

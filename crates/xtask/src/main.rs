@@ -26,6 +26,8 @@ commands![
     e2e,
     image,
     lint_delivery,
+    k8s,
+    promote,
     commit_lint,
     load,
     drill

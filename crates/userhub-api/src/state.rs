@@ -10,6 +10,7 @@ use userhub_telemetry::Metrics;
 
 use crate::email::Mailer;
 use crate::rate_limit::RateLimiter;
+use crate::routes::ops::Draining;
 
 /// Everything handlers need; cheap to clone.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Metrics,
+    /// Raised on SIGTERM: `/readyz` fails while requests are still served.
+    pub draining: Draining,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             mailer,
             limiter,
             metrics,
+            draining: Draining::default(),
         }
     }
 }

@@ -166,10 +166,11 @@ impl Database {
         let expected = self.migrations().last().map_or(0, |m| m.version);
         let applied: Option<i64> = with_pool!(self, pool =>
             sqlx::query_scalar(SCHEMA_VERSION_SQL).fetch_one(pool).await)
-        .or_else(|e| match e {
-            // The table does not exist yet: nothing applied.
-            sqlx::Error::Database(_) => Ok(None),
-            other => Err(StorageError::from(other)),
+        .or_else(|e| match StorageError::from(e) {
+            // The table does not exist yet: nothing applied. (A database
+            // that is shutting down is `Unavailable`, not "nothing applied".)
+            StorageError::Database(sqlx::Error::Database(_)) => Ok(None),
+            other => Err(other),
         })?;
         Ok(SchemaStatus {
             applied: applied.unwrap_or(0),

@@ -30,7 +30,8 @@ commands![
     promote,
     commit_lint,
     load,
-    drill
+    drill,
+    schemathesis
 ];
 
 fn main() -> std::process::ExitCode {

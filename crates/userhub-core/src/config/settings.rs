@@ -72,6 +72,12 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// `USERHUB_SHUTDOWN_TIMEOUT_SECONDS`: drain deadline after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// `USERHUB_SHUTDOWN_DELAY_SECONDS`: after SIGTERM, how long `/readyz`
+    /// fails while requests are still served, before the drain. `None`:
+    /// the subcommand's default (5 s for `api` and `web`, 0 for `serve`).
+    pub shutdown_delay: Option<Duration>,
+    /// Connection limits of the listener.
+    pub connections: ConnectionSettings,
     /// `USERHUB_REQUEST_TIMEOUT_SECONDS`.
     pub request_timeout: Duration,
     /// `USERHUB_BODY_LIMIT_BYTES`.
@@ -82,6 +88,31 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// `USERHUB_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Limits on client connections (shared by `serve`, `api` and `web`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// `USERHUB_HEADER_READ_TIMEOUT_SECONDS`: a new connection must deliver
+    /// a complete request head within it, and so must a keep-alive
+    /// connection once it starts sending the next request.
+    pub header_read_timeout: Duration,
+    /// `USERHUB_KEEPALIVE_TIMEOUT_SECONDS`: an idle keep-alive connection
+    /// (no request in progress) is closed after it.
+    pub keepalive_timeout: Duration,
+    /// `USERHUB_MAX_CONNECTIONS`: connections served at once; further
+    /// clients wait in the listen backlog (never refused by a crash).
+    pub max_connections: usize,
+}
+
+impl ConnectionSettings {
+    pub fn load(src: &ConfigSource) -> Result<Self, ConfigError> {
+        Ok(Self {
+            header_read_timeout: secs(src, "USERHUB_HEADER_READ_TIMEOUT_SECONDS", 10)?,
+            keepalive_timeout: secs(src, "USERHUB_KEEPALIVE_TIMEOUT_SECONDS", 75)?,
+            max_connections: positive(src, "USERHUB_MAX_CONNECTIONS", 4096)?,
+        })
+    }
 }
 
 /// Database connection and pool.
@@ -227,6 +258,8 @@ impl Settings {
         let server = ServerSettings {
             bind,
             shutdown_timeout: secs(src, "USERHUB_SHUTDOWN_TIMEOUT_SECONDS", 20)?,
+            shutdown_delay: optional_secs(src, "USERHUB_SHUTDOWN_DELAY_SECONDS")?,
+            connections: ConnectionSettings::load(src)?,
             request_timeout: secs(src, "USERHUB_REQUEST_TIMEOUT_SECONDS", 30)?,
             body_limit_bytes: src.parse_or(
                 "USERHUB_BODY_LIMIT_BYTES",
@@ -412,6 +445,20 @@ fn secs(src: &ConfigSource, var: &str, default: u64) -> Result<Duration, ConfigE
     Ok(Duration::from_secs_f64(v))
 }
 
+/// A duration that may be zero; `None` when unset.
+pub fn optional_secs(src: &ConfigSource, var: &str) -> Result<Option<Duration>, ConfigError> {
+    let Some(raw) = src.raw(var) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Ok(Some(Duration::from_secs_f64(v))),
+        _ => Err(ConfigError::new(
+            var,
+            format!("expected a number of seconds (0 or more), got {raw:?}"),
+        )),
+    }
+}
+
 fn positive(src: &ConfigSource, var: &str, default: usize) -> Result<usize, ConfigError> {
     let v: usize = src.parse_or(var, default, "a positive whole number")?;
     if v == 0 {
@@ -481,12 +528,25 @@ fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret, ConfigError> {
             return Ok(Secret::new(key));
         }
     }
-    std::fs::create_dir_all(data_dir).map_err(io_err)?;
+    create_private_dir(data_dir).map_err(io_err)?;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     write_private(&path, &key).map_err(io_err)?;
     Ok(Secret::new(key))
+}
+
+/// `create_dir_all`, the directories it creates `0700` (the data directory
+/// holds the key and the SQLite database).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

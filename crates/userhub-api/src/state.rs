@@ -32,13 +32,19 @@ impl AppState {
         let hasher = PasswordHasher::new(settings.server.hash_concurrency).with_observer(Arc::new(
             move |op, secs| observer_metrics.record_password_hash(op, secs),
         ));
-        let tokens = TokenKeys::new(
+        let previous: Vec<&[u8]> = settings
+            .previous_secret_keys
+            .iter()
+            .map(|k| k.expose().as_bytes())
+            .collect();
+        let tokens = TokenKeys::with_previous(
             settings.secret_key.expose().as_bytes(),
+            &previous,
             Duration::minutes(settings.access_token_expire_minutes),
             Duration::hours(settings.email_reset_token_expire_hours),
         );
         let mailer = Mailer::new(&settings.mail, &settings.project_name, metrics.clone());
-        let limiter = Arc::new(RateLimiter::new(settings.rate_limit.clone()));
+        let limiter = Arc::new(RateLimiter::new(&settings.rate_limit));
         Self {
             settings: Arc::new(settings),
             db,

@@ -27,6 +27,11 @@ const POSTGRES: &[Migration] = &[
         description: "lookup indexes",
         sql: include_str!("../migrations/postgres/0002_lookup_indexes.sql"),
     },
+    Migration {
+        version: 3,
+        description: "canonical emails, login attempts, token revocation",
+        sql: include_str!("../migrations/postgres/0003_auth_state.sql"),
+    },
 ];
 
 const SQLITE: &[Migration] = &[
@@ -39,6 +44,11 @@ const SQLITE: &[Migration] = &[
         version: 2,
         description: "lookup indexes",
         sql: include_str!("../migrations/sqlite/0002_lookup_indexes.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "canonical emails, login attempts, token revocation",
+        sql: include_str!("../migrations/sqlite/0003_auth_state.sql"),
     },
 ];
 
@@ -54,6 +64,8 @@ pub struct MigrationReport {
     pub baselined: Option<i64>,
     /// Emails held more than once ignoring case (left unchanged).
     pub case_duplicates: Vec<(String, i64)>,
+    /// Rows whose canonical email was filled in by this run.
+    pub canonicalised: u64,
 }
 
 /// Whether the schema is ready for the service.
@@ -139,6 +151,7 @@ impl Database {
             }
             tx.commit().await?;
         });
+        report.canonicalised = self.backfill_canonical_emails().await?;
         report.case_duplicates = self.case_duplicate_emails().await?;
         for (email, n) in &report.case_duplicates {
             warn!(count = n, email_lowercased = %email, "users share an email that differs only by case; left unchanged (exact-case matches win at login)");

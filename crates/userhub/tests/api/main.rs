@@ -11,6 +11,8 @@ mod items;
 mod lifecycle;
 mod outage;
 mod rate_limit;
+mod replicas;
+mod security;
 mod support;
 mod transport;
 mod users;

@@ -10,7 +10,7 @@ use crate::rows::{Counted, ITEM_COLUMNS, ItemRow, LIST_ORDER, now};
 use crate::{Database, StorageError};
 
 /// The exact item count of `owner` (all items for `None`), as kept by the
-/// triggers of migration 3: a sum of at most 16 slot rows, whatever the
+/// triggers of migration 4: a sum of at most 16 slot rows, whatever the
 /// number of items. `param` is the placeholder holding the owner.
 fn item_count_sql(owner: Option<UserId>, param: &str) -> String {
     match owner {
@@ -33,7 +33,7 @@ impl Database {
     }
 
     /// Newest first; all items when `owner` is `None`. One query gives the
-    /// page and the exact total (from the counts the triggers of migration 3
+    /// page and the exact total (from the counts the triggers of migration 4
     /// keep); only a page past the end needs a second query for the count.
     /// The page's ids come from an index-only scan in list order, so neither
     /// the owner's item count nor the table size enters the cost of a page;

@@ -29,8 +29,13 @@ const POSTGRES: &[Migration] = &[
     },
     Migration {
         version: 3,
+        description: "canonical emails, login attempts, token revocation",
+        sql: include_str!("../migrations/postgres/0003_auth_state.sql"),
+    },
+    Migration {
+        version: 4,
         description: "flat pages: list-order indexes, exact counts kept by triggers",
-        sql: include_str!("../migrations/postgres/0003_flat_pages.sql"),
+        sql: include_str!("../migrations/postgres/0004_flat_pages.sql"),
     },
 ];
 
@@ -47,8 +52,13 @@ const SQLITE: &[Migration] = &[
     },
     Migration {
         version: 3,
+        description: "canonical emails, login attempts, token revocation",
+        sql: include_str!("../migrations/sqlite/0003_auth_state.sql"),
+    },
+    Migration {
+        version: 4,
         description: "flat pages: list-order indexes, exact counts kept by triggers",
-        sql: include_str!("../migrations/sqlite/0003_flat_pages.sql"),
+        sql: include_str!("../migrations/sqlite/0004_flat_pages.sql"),
     },
 ];
 
@@ -64,6 +74,8 @@ pub struct MigrationReport {
     pub baselined: Option<i64>,
     /// Emails held more than once ignoring case (left unchanged).
     pub case_duplicates: Vec<(String, i64)>,
+    /// Rows whose canonical email was filled in by this run.
+    pub canonicalised: u64,
 }
 
 /// Whether the schema is ready for the service.
@@ -149,6 +161,7 @@ impl Database {
             }
             tx.commit().await?;
         });
+        report.canonicalised = self.backfill_canonical_emails().await?;
         report.case_duplicates = self.case_duplicate_emails().await?;
         for (email, n) in &report.case_duplicates {
             warn!(count = n, email_lowercased = %email, "users share an email that differs only by case; left unchanged (exact-case matches win at login)");
@@ -163,10 +176,11 @@ impl Database {
         let expected = self.migrations().last().map_or(0, |m| m.version);
         let applied: Option<i64> = with_pool!(self, pool =>
             sqlx::query_scalar(SCHEMA_VERSION_SQL).fetch_one(pool).await)
-        .or_else(|e| match e {
-            // The table does not exist yet: nothing applied.
-            sqlx::Error::Database(_) => Ok(None),
-            other => Err(StorageError::from(other)),
+        .or_else(|e| match StorageError::from(e) {
+            // The table does not exist yet: nothing applied. (A database
+            // that is shutting down is `Unavailable`, not "nothing applied".)
+            StorageError::Database(sqlx::Error::Database(_)) => Ok(None),
+            other => Err(other),
         })?;
         Ok(SchemaStatus {
             applied: applied.unwrap_or(0),

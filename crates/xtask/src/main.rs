@@ -30,7 +30,9 @@ commands![
     promote,
     commit_lint,
     load,
-    drill
+    drill,
+    schemathesis,
+    infra
 ];
 
 fn main() -> std::process::ExitCode {

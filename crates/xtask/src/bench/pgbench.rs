@@ -3,7 +3,7 @@
 //! in the same round as the API load, so the ratio holds while the
 //! machine's speed drifts.
 //!
-//! The statements are copied from `userhub-storage` (`user_by_id`,
+//! The statements are copied from `userhub-storage` (`user_for_token`,
 //! `list_items`, `insert_item`) with the bench users' ids as literals; keep
 //! them in step when those queries change.
 
@@ -22,7 +22,7 @@ pub enum Statements {
     Create,
 }
 
-const USER_BY_ID: &str = r#"SELECT id, email, is_active, is_superuser, full_name, hashed_password, created_at, password_changed_at_micros, email_changed_at_micros, token_exempt FROM "user" WHERE id = '{user}';"#;
+const USER_BY_ID: &str = r#"SELECT id, email, is_active, is_superuser, full_name, hashed_password, created_at, password_changed_at_micros, email_changed_at_micros, token_exempt, EXISTS (SELECT 1 FROM userhub_revoked_token WHERE fingerprint = 'pgbench-token-fingerprint') AS revoked FROM "user" WHERE id = '{user}';"#;
 const ITEMS_PAGE: &str = "SELECT id, title, description, owner_id, created_at, (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM userhub_item_count WHERE owner_id = '{user}') AS total FROM item WHERE id IN (SELECT id FROM item WHERE owner_id = '{user}' ORDER BY created_at DESC NULLS LAST, id DESC LIMIT 20 OFFSET 0) ORDER BY created_at DESC NULLS LAST, id DESC;";
 const INSERT_ITEM: &str = "INSERT INTO item (id, title, description, owner_id, created_at) VALUES (gen_random_uuid(), 'bench item', 'created by pgbench', '{user}', now()) RETURNING id, title, description, owner_id, created_at;";
 

@@ -7,6 +7,7 @@
 
 mod cmd;
 mod delivery;
+mod livestack;
 
 macro_rules! commands {
     ($($name:ident),* $(,)?) => {

@@ -312,7 +312,7 @@ async fn web(cli: &Cli) -> ExitCode {
         Err(code) => return code,
     };
     let api_url = settings.api_url.clone().unwrap_or_default();
-    let metrics = Metrics::new();
+    let metrics = Metrics::http_only();
     let router = match userhub::web::standalone_router(settings, metrics.clone()) {
         Ok(router) => router,
         Err(e) => return config_error(&e),

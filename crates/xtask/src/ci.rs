@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, image (the CI pipeline)";
+pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, image, k6 smoke, short drills (the CI pipeline)";
 
 type Step = (&'static str, fn() -> Result<()>);
 
@@ -21,7 +21,18 @@ const STEPS: &[Step] = &[
     ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),
     ("image", || crate::image::run(&[])),
+    // Load and resilience gates on the static binary the image step built.
+    ("load_smoke", || crate::load::run(&shipped(&["smoke", "--no-record"]))),
+    ("drill_crash", || crate::drill::run(&shipped(&["crash", "--short"]))),
 ];
+
+/// `args` plus `--binary <the static musl binary of the image step>`.
+fn shipped(args: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    args.push("--binary".to_owned());
+    args.push(crate::image::static_binary_path().display().to_string());
+    args
+}
 
 pub fn run(args: &[String]) -> Result<()> {
     if let Some(arg) = args.first() {
@@ -42,12 +53,12 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("\nci summary:");
     for (name, took, ok) in &timings {
         let mark = if *ok { "ok" } else { "FAILED" };
-        println!("  {name:<8} {mark:<6} {:>7.1} s", took.as_secs_f64());
+        println!("  {name:<16} {mark:<6} {:>7.1} s", took.as_secs_f64());
     }
     for (name, _) in STEPS.iter().skip(timings.len()) {
-        println!("  {name:<8} not run");
+        println!("  {name:<16} not run");
     }
-    println!("  total             {:>7.1} s", start.elapsed().as_secs_f64());
+    println!("  total                     {:>7.1} s", start.elapsed().as_secs_f64());
     outcome
 }
 

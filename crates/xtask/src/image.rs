@@ -150,6 +150,12 @@ impl BuildMeta {
     }
 }
 
+/// Where [`build_static_binary`] leaves the static musl `userhub` (the
+/// load and drill CI steps run this binary, so CI builds it once).
+pub fn static_binary_path() -> PathBuf {
+    target_dir().join(MUSL_TARGET).join("release/userhub")
+}
+
 fn build_static_binary(meta: &BuildMeta) -> Result<PathBuf> {
     if let Some(rustup) = cmd::which("rustup") {
         let installed = cmd::capture(Command::new(&rustup).current_dir(repo_root()).args([
@@ -179,7 +185,7 @@ fn build_static_binary(meta: &BuildMeta) -> Result<PathBuf> {
         "--target",
         MUSL_TARGET,
     ]))?;
-    let binary = target_dir().join(MUSL_TARGET).join("release/userhub");
+    let binary = static_binary_path();
     let bytes = fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
     ensure!(
         is_static_elf(&bytes)?,

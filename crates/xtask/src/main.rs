@@ -8,6 +8,7 @@
 mod cmd;
 mod delivery;
 mod livestack;
+mod rig;
 
 macro_rules! commands {
     ($($name:ident),* $(,)?) => {
@@ -26,7 +27,9 @@ commands![
     e2e,
     image,
     lint_delivery,
-    commit_lint
+    commit_lint,
+    load,
+    drill
 ];
 
 fn main() -> std::process::ExitCode {

@@ -65,11 +65,16 @@ pub fn ensure_apt(probe: &str, packages: &[&str]) -> Result<PathBuf> {
         return Ok(path);
     }
     eprintln!("{probe} not found: installing {}", packages.join(" "));
+    apt_install(packages)?;
+    which(probe).with_context(|| format!("{probe} still missing after installing {packages:?}"))
+}
+
+/// `apt-get update` and `apt-get install` of `packages`, unconditionally.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     run(apt_get().args(["update", "-qq"]))?;
     run(apt_get()
         .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(packages))?;
-    which(probe).with_context(|| format!("{probe} still missing after installing {packages:?}"))
+        .args(packages))
 }
 
 /// `apt-get` as root, or through `sudo -n` for a non-root user (hosted CI runners).

@@ -1,0 +1,176 @@
+//! overload: ten times the sustainable request rate for 30 s. Memory must
+//! stay bounded, the excess must be shed fast with 503/429 (not left to
+//! time out), and the service must recover when the load ends.
+//!
+//! Admission control sits in HAProxy (`maxconn` per replica, `timeout
+//! queue`): what cannot be served within the queue timeout gets 503 with
+//! `Retry-After` at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::report::Target;
+use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
+use crate::rig::{api, k6, pg, stack};
+
+/// The sustainable rate: writes + reads per second. The stress test
+/// (docs/load.md) holds the SLOs well beyond this on this machine.
+const WRITES: u32 = 20;
+const READS: u32 = 40;
+const FACTOR: u32 = 10;
+/// Bounded memory: each replica's peak RSS.
+const RSS_BOUND_MIB: u64 = 256;
+/// A shed request must be answered within the queue timeout (1 s) plus this.
+const SHED_BOUND_MS: f64 = 1500.0;
+
+pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    let mut cluster = pg::Cluster::init(&ctx.work, "pg", &[])?;
+    cluster.start()?;
+    cluster.psql("postgres", "CREATE DATABASE userhub")?;
+    let mut options = stack::Options::new(&ctx.binary.clone(), cluster.url("userhub"), 2, false);
+    options.api_env = super::drain_env();
+    options.api_maxconn = 32;
+    let stack = build(&options, ctx)?;
+    api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
+
+    let baseline = 10;
+    let overload = ctx.pick(30, 15);
+    let recovery = ctx.pick(20, 12);
+    let pids: Vec<u32> = stack.api.iter().filter_map(|p| p.pid()).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stop, peak) = (Arc::clone(&stop), Arc::clone(&peak));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for pid in &pids {
+                    if let Some(kib) = rss_kib(*pid) {
+                        peak.fetch_max(kib, Ordering::Relaxed);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let seconds = baseline + overload + recovery;
+    let running = {
+        let files = k6::Files::in_dir(&ctx.work, "overload", None);
+        let env: Vec<(String, String)> = [
+            ("BASE_URL", stack.haproxy.url()),
+            ("DRILL_EMAIL", DRILL_EMAIL.to_owned()),
+            ("DRILL_PASSWORD", DRILL_PASSWORD.to_owned()),
+            ("WRITES_PER_SECOND", WRITES.to_string()),
+            ("READS_PER_SECOND", READS.to_string()),
+            ("OVERLOAD", FACTOR.to_string()),
+            ("BASELINE_SECONDS", baseline.to_string()),
+            ("OVERLOAD_SECONDS", overload.to_string()),
+            ("RECOVERY_SECONDS", recovery.to_string()),
+            ("MAX_VUS", "600".to_owned()),
+            ("REQUEST_TIMEOUT", "10s".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        k6::spawn(&ctx.tools, "drill.js", &env, files, Duration::from_secs(seconds + 60))?
+    };
+    let start = crate::rig::now_ms();
+    std::thread::sleep(Duration::from_secs(baseline));
+    ctx.event(format!("{FACTOR}x load"));
+    std::thread::sleep(Duration::from_secs(overload));
+    ctx.event("back to the sustainable rate");
+    let (run, samples, _acks) = ctx.finish("overload", running)?;
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    let peak_mib = peak.load(Ordering::Relaxed) / 1024;
+
+    let first = samples.iter().map(|s| s.at_ms).min().unwrap_or(start);
+    let phase = |from: u64, to: u64| -> Vec<&k6::Sample> {
+        samples
+            .iter()
+            .filter(|s| s.at_ms >= first + from as i64 * 1000 && s.at_ms < first + to as i64 * 1000)
+            .collect()
+    };
+    let p99 = |list: &[&k6::Sample]| {
+        let mut d: Vec<f64> = list.iter().map(|s| s.duration_ms).collect();
+        d.sort_by(f64::total_cmp);
+        k6::percentile(&d, 0.99)
+    };
+    let base = phase(1, baseline);
+    let base_failed = base.iter().filter(|s| !(200..300).contains(&s.status)).count();
+    outcome.targets.push(Target::new(
+        "the base rate is sustainable",
+        "p99 < 500 ms, 0 failures",
+        format!("{} req/s offered: {} requests, {base_failed} failed, p99 {:.0} ms", WRITES + READS, base.len(), p99(&base)),
+        base_failed == 0 && p99(&base) < 500.0,
+    ));
+    let over = phase(baseline, baseline + overload + 2);
+    let served = over.iter().filter(|s| (200..300).contains(&s.status)).count();
+    let shed: Vec<&&k6::Sample> = over.iter().filter(|s| s.status == 503 || s.status == 429).collect();
+    let other: Vec<&&k6::Sample> = over
+        .iter()
+        .filter(|s| !(200..300).contains(&s.status) && s.status != 503 && s.status != 429)
+        .collect();
+    let mut shed_ms: Vec<f64> = shed.iter().map(|s| s.duration_ms).collect();
+    shed_ms.sort_by(f64::total_cmp);
+    let shed_p99 = k6::percentile(&shed_ms, 0.99);
+    outcome.targets.push(Target::new(
+        "shedding is fast",
+        "excess answered 503/429 (p99 ≤ 1.5 s); no 500, no timeouts",
+        format!(
+            "{} requests in the overload: {served} served, {} shed (p99 {shed_p99:.0} ms), {} other failures",
+            over.len(),
+            shed.len(),
+            other.len()
+        ),
+        other.is_empty() && shed_p99 <= SHED_BOUND_MS,
+    ));
+    outcome.targets.push(Target::new(
+        "bounded memory",
+        &format!("peak RSS per replica ≤ {RSS_BOUND_MIB} MiB"),
+        format!("{peak_mib} MiB"),
+        peak_mib <= RSS_BOUND_MIB,
+    ));
+    let tail = phase(baseline + overload + 5, seconds);
+    let tail_failed = tail.iter().filter(|s| !(200..300).contains(&s.status)).count();
+    outcome.targets.push(Target::new(
+        "recovery",
+        "from 5 s after the overload: p99 < 500 ms, 0 failures",
+        format!("{} requests, {tail_failed} failed, p99 {:.0} ms", tail.len(), p99(&tail)),
+        tail_failed == 0 && p99(&tail) < 500.0 && !tail.is_empty(),
+    ));
+    let dropped = k6::metric_rows(&run.csv, "dropped_iterations")?.len();
+    outcome.details = serde_json::json!({
+        "base_rate_per_second": WRITES + READS,
+        "overload_factor": FACTOR,
+        "overload_seconds": overload,
+        "served_during_overload": served,
+        "shed_during_overload": shed.len(),
+        "k6_dropped_iterations": dropped,
+        "haproxy_maxconn_per_replica": 32,
+        "haproxy_queue_timeout_ms": 1000,
+        "peak_rss_mib": peak_mib,
+    });
+    outcome.runs.push(run);
+    drop(stack);
+    cluster.stop("fast")?;
+    Ok(outcome)
+}
+
+fn build(options: &stack::Options, ctx: &Ctx) -> Result<stack::Stack> {
+    stack::Stack::start(options, &ctx.work)
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -1,0 +1,92 @@
+//! rolling-restart: SIGTERM and restart each API replica in turn behind
+//! HAProxy under load; not one request may fail.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::report::Target;
+use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
+use crate::rig::{api, pg, stack};
+
+/// How long a replica may take from SIGTERM to exit (its drain deadline is 10 s).
+const EXIT_BOUND: Duration = Duration::from_secs(15);
+
+pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    let mut cluster = pg::Cluster::init(&ctx.work, "pg", &[])?;
+    cluster.start()?;
+    cluster.psql("postgres", "CREATE DATABASE userhub")?;
+    let mut options = stack::Options::new(&ctx.binary.clone(), cluster.url("userhub"), 2, false);
+    options.api_env = super::drain_env();
+    let mut stack = stack::Stack::start(&options, &ctx.work)?;
+    api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
+
+    let rounds = ctx.pick(2, 1);
+    let seconds = ctx.pick(60, 30);
+    let url = stack.haproxy.url();
+    let running = ctx.k6("rolling", &url, (DRILL_EMAIL, DRILL_PASSWORD), 20, 40, seconds)?;
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    let mut exits = Vec::new();
+    for round in 1..=rounds {
+        for replica in 0..stack.api.len() {
+            ctx.check_deadline()?;
+            let name = stack.api[replica].spec.name.clone();
+            ctx.event(format!("SIGTERM {name}"));
+            let term = Instant::now();
+            stack.api[replica].signal("TERM")?;
+            let status = stack.api[replica]
+                .wait_exit(EXIT_BOUND)?
+                .with_context(|| format!("{name} did not exit within {EXIT_BOUND:?} of SIGTERM"))?;
+            let took = term.elapsed();
+            ctx.event(format!("{name} exited ({status})"));
+            stack.api[replica].launch()?;
+            let down_for = stack.haproxy.wait_server("api", &name, "UP", Duration::from_secs(10))?;
+            ctx.event(format!("{name} back in the pool"));
+            exits.push(serde_json::json!({
+                "round": round,
+                "replica": name,
+                "sigterm_to_exit_ms": took.as_millis() as u64,
+                "exit_status": status.to_string(),
+                "restart_to_ready_ms": stack.api[replica].start_to_ready.as_millis() as u64,
+                "ready_to_pool_ms": down_for.as_millis() as u64,
+            }));
+            if !status.success() {
+                bail!("{name} exited with {status} after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
+    let restarts_done = started.elapsed();
+    let (run, samples, _acks) = ctx.finish("rolling", running)?;
+    if restarts_done.as_secs() + 3 > seconds {
+        bail!("the restarts outlasted the load ({restarts_done:?} of {seconds} s): the drill proves nothing");
+    }
+    let failed: Vec<String> = samples
+        .iter()
+        .filter(|s| s.status == 0 || s.status >= 500)
+        .map(|s| format!("{} {}", s.name, if s.status == 0 { s.error_code.clone() } else { s.status.to_string() }))
+        .collect();
+    let non_2xx = samples.iter().filter(|s| !(200..300).contains(&s.status)).count();
+    outcome.targets.push(Target::new(
+        "failed requests",
+        "0",
+        format!("{} failed, {non_2xx} non-2xx of {} requests during {} restarts", failed.len(), samples.len(), exits.len()),
+        non_2xx == 0 && !samples.is_empty(),
+    ));
+    outcome.targets.push(Target::new(
+        "clean exits",
+        "every replica exits 0 within its drain deadline",
+        format!("{} restarts, all exit 0", exits.len()),
+        true,
+    ));
+    outcome.details = serde_json::json!({
+        "restarts": exits,
+        "failures_sample": failed.iter().take(20).collect::<Vec<_>>(),
+    });
+    outcome.runs.push(run);
+    drop(stack);
+    cluster.stop("fast")?;
+    Ok(outcome)
+}

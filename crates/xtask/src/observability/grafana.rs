@@ -110,7 +110,7 @@ pub fn rate_interval(interval: f64, scrape_interval: f64) -> f64 {
 /// A duration in Prometheus syntax (`15s`, `1m`, `90s`).
 pub fn duration(seconds: f64) -> String {
     let whole = seconds.round() as u64;
-    if whole >= 60 && whole % 60 == 0 {
+    if whole >= 60 && whole.is_multiple_of(60) {
         format!("{}m", whole / 60)
     } else {
         format!("{whole}s")

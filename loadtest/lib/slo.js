@@ -15,10 +15,10 @@ export const SLO = {
 
 // Thresholds apply to the journeys' requests (tagged slo=yes by their
 // scenarios), not to setup() preparing users and items.
-// `abort`: stop the run as soon as a threshold is crossed (stress test).
+// `abort`: stop the run as soon as a threshold is crossed.
 export function sloThresholds(abort = false) {
   const gate = (expr) =>
-    abort ? { threshold: expr, abortOnFail: true, delayAbortEval: '10s' } : expr;
+    abort ? { threshold: expr, abortOnFail: true, delayAbortEval: '30s' } : expr;
   return {
     'http_req_failed{slo:yes}': [gate(`rate<${(1 - SLO.availability).toFixed(4)}`)],
     'http_req_duration{slo:yes}': [gate(`p(99)<${SLO.latencyP99Ms}`)],

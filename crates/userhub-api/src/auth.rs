@@ -1,10 +1,18 @@
-//! Authentication extractors: [`CurrentUser`] (a valid bearer token of an
-//! existing, active user) and [`Superuser`].
+//! Authentication extractors: [`CurrentUser`] (a valid, unrevoked bearer
+//! token of an existing, active user), [`Superuser`] and [`BearerToken`]
+//! (the verified token itself).
+//!
+//! Revocation is decided by what the database knows, so it holds for tokens
+//! minted by the reference with the same key and across replicas: a token
+//! issued before the account's last password change is void unless it is
+//! the one that made the change, and a token logged out is void until it
+//! expires.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use userhub_core::User;
+use userhub_core::security::VerifiedAccess;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -12,6 +20,20 @@ use crate::state::AppState;
 /// The authenticated, active caller.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub User);
+
+/// The verified bearer token of the authenticated caller.
+#[derive(Debug, Clone)]
+pub struct BearerToken(pub VerifiedAccess);
+
+/// Whether `token` was revoked by a password change or reset of `user`.
+pub fn revoked_by_password_change(user: &User, token: &VerifiedAccess) -> bool {
+    match user.password_changed_at_micros {
+        Some(changed) if token.issued_at_micros < changed => {
+            user.token_exempt.as_deref() != Some(token.fingerprint.as_str())
+        }
+        _ => false,
+    }
+}
 
 /// The authenticated caller, who is a superuser.
 #[derive(Debug, Clone)]
@@ -49,15 +71,18 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Ok(user.clone());
         }
         let token = bearer_token(parts)?;
-        let user_id = state
+        let verified = state
             .tokens
-            .verify_access(token)
+            .verify_access_token(token)
             .map_err(|_| ApiError::InvalidToken)?;
-        let user = state
+        let (user, revoked) = state
             .db
-            .user_by_id(user_id)
+            .user_for_token(verified.user_id, &verified.fingerprint)
             .await?
             .ok_or_else(|| ApiError::not_found("User not found"))?;
+        if revoked || revoked_by_password_change(&user, &verified) {
+            return Err(ApiError::InvalidToken);
+        }
         if !user.is_active {
             return Err(ApiError::bad_request("Inactive user"));
         }
@@ -65,7 +90,24 @@ impl FromRequestParts<AppState> for CurrentUser {
         userhub_telemetry::record_user_id(user.id);
         let current = CurrentUser(user);
         parts.extensions.insert(current.clone());
+        parts.extensions.insert(BearerToken(verified));
         Ok(current)
+    }
+}
+
+impl FromRequestParts<AppState> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        CurrentUser::from_request_parts(parts, state).await?;
+        parts
+            .extensions
+            .get::<BearerToken>()
+            .cloned()
+            .ok_or(ApiError::InvalidToken)
     }
 }
 

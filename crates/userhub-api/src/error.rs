@@ -109,12 +109,11 @@ impl IntoResponse for ApiError {
                 .into_response(),
             Self::Storage(StorageError::PoolTimeout) => {
                 tracing::warn!("database pool exhausted: answering 503");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
-                    Json(json!({ "detail": "Service temporarily overloaded, retry shortly" })),
-                )
-                    .into_response()
+                unavailable()
+            }
+            Self::Storage(err @ StorageError::Unavailable(_)) => {
+                tracing::warn!(error.chain = %chain(&err), "database unavailable: answering 503");
+                unavailable()
             }
             Self::Storage(err) => internal(&err),
             Self::Hash(err) => internal(&err),
@@ -125,13 +124,7 @@ impl IntoResponse for ApiError {
 /// Logs `err` with its whole source chain (the current span carries the
 /// request id) and answers an opaque 500.
 pub fn internal(err: &(dyn std::error::Error + 'static)) -> Response {
-    let mut chain = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let chain = chain(err);
     tracing::error!(error.chain = %chain, "request failed with an internal error");
     let mut response = (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -140,4 +133,26 @@ pub fn internal(err: &(dyn std::error::Error + 'static)) -> Response {
         .into_response();
     response.extensions_mut().insert(InternalErrorMarker);
     response
+}
+
+/// 503 with `Retry-After: 1`: the database is momentarily out of reach
+/// (pool exhausted, connection lost, server restarting). Clients retry.
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+        Json(json!({ "detail": "Service temporarily overloaded, retry shortly" })),
+    )
+        .into_response()
+}
+
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }

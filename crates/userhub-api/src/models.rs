@@ -130,9 +130,9 @@ pub struct UserCreate {
     pub password: Password,
     #[schema(value_type = Option<String>, max_length = 255)]
     pub full_name: Option<FullName>,
-    #[schema(default = true)]
+    #[schema(required = false, default = true)]
     pub is_active: bool,
-    #[schema(default = false)]
+    #[schema(required = false, default = false)]
     pub is_superuser: bool,
 }
 
@@ -141,8 +141,8 @@ impl FromJson for UserCreate {
         let email = r.required("email", Email::parse);
         let password = r.required("password", Password::parse);
         let full_name = r.optional("full_name", FullName::parse);
-        let is_active = r.optional_bool("is_active");
-        let is_superuser = r.optional_bool("is_superuser");
+        let is_active = r.defaulted_bool("is_active");
+        let is_superuser = r.defaulted_bool("is_superuser");
         r.finish(|| {
             Some(Self {
                 email: email?,
@@ -319,13 +319,13 @@ impl FromJson for ItemUpdate {
 
 #[derive(Debug, ToSchema)]
 pub struct PrivateUserCreate {
-    #[schema(value_type = String, format = Email)]
+    #[schema(value_type = String, format = Email, max_length = 255)]
     pub email: Email,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub password: Password,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 255)]
     pub full_name: FullName,
-    #[schema(default = false)]
+    #[schema(required = false, default = false)]
     pub is_verified: bool,
 }
 
@@ -334,7 +334,7 @@ impl FromJson for PrivateUserCreate {
         let email = r.required("email", Email::parse);
         let password = r.required("password", Password::parse);
         let full_name = r.required("full_name", FullName::parse);
-        let is_verified = r.optional_bool("is_verified");
+        let is_verified = r.defaulted_bool("is_verified");
         r.finish(|| {
             Some(Self {
                 email: email?,

@@ -1,122 +1,142 @@
-//! In-memory throttling of login and password recovery: a token bucket per
-//! client IP, and per account a count of failed logins that locks further
-//! attempts for the rest of a fixed window. Memory is bounded: idle entries
-//! are pruned once the tables grow.
+//! In-memory throttles of one replica: a token bucket per client IP (login,
+//! signup, password recovery) and a quota of recovery emails per recipient.
+//! Both are `governor` keyed limiters whose keys are fixed-size (an IP
+//! address, IPv6 reduced to its /64; a 64-bit keyed hash of the canonical
+//! email), so memory is bounded in bytes by bounding the number of keys:
+//! past [`MAX_KEYS`] idle keys are pruned, and while the table stays full
+//! new clients share one overflow bucket (fail closed, never unbounded).
+//!
+//! The per-account login lockout is not here: it lives in the database so
+//! that every replica enforces the same limit (see `userhub-storage`).
 
-use std::collections::HashMap;
-use std::net::IpAddr;
+use std::hash::{BuildHasher, Hash};
+use std::net::{IpAddr, Ipv6Addr};
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
 use userhub_core::config::RateLimitSettings;
 
-/// Past this many tracked keys, stale ones are pruned on insert.
-const PRUNE_THRESHOLD: usize = 50_000;
-
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
-}
-
-#[derive(Debug)]
-struct Failures {
-    count: u32,
-    window_start: Instant,
-}
-
-#[derive(Debug)]
-pub struct RateLimiter {
-    settings: RateLimitSettings,
-    ips: Mutex<HashMap<IpAddr, Bucket>>,
-    accounts: Mutex<HashMap<String, Failures>>,
-}
+/// Most keys one table tracks (about 40 bytes each with the map's overhead).
+pub const MAX_KEYS: usize = 100_000;
+/// How often a full table may be pruned (pruning walks the whole table).
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// Seconds the client should wait before trying again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
 
-impl RateLimiter {
-    pub fn new(settings: RateLimitSettings) -> Self {
+/// One bounded keyed limiter.
+struct Table<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
+    overflow: K,
+    last_prune: Mutex<Option<Instant>>,
+    max_keys: usize,
+}
+
+impl<K: Hash + Eq + Clone> Table<K> {
+    fn new(quota: Quota, overflow: K, max_keys: usize) -> Self {
         Self {
-            settings,
-            ips: Mutex::default(),
-            accounts: Mutex::default(),
+            limiter: DefaultKeyedRateLimiter::keyed(quota),
+            overflow,
+            last_prune: Mutex::new(None),
+            max_keys,
         }
     }
 
-    /// Takes one token from `ip`'s bucket.
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), RetryAfter> {
-        let now = Instant::now();
-        let burst = f64::from(self.settings.ip_burst);
-        let rate = self.settings.ip_refill_per_second;
-        let mut ips = self.ips.lock().unwrap_or_else(|p| p.into_inner());
-        if ips.len() > PRUNE_THRESHOLD {
-            ips.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < burst
-            });
-        }
-        let bucket = ips.entry(ip).or_insert(Bucket {
-            tokens: burst,
-            updated: now,
-        });
-        bucket.tokens =
-            (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * rate).min(burst);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
+    fn check(&self, key: K) -> Result<(), RetryAfter> {
+        let key = if self.limiter.len() >= self.max_keys && !self.prune() {
+            self.overflow.clone()
         } else {
-            Err(RetryAfter(((1.0 - bucket.tokens) / rate).ceil() as u64))
+            key
+        };
+        self.limiter.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            RetryAfter(wait.as_secs_f64().ceil().max(1.0) as u64)
+        })
+    }
+
+    /// Drops keys whose bucket is full again; true when there is room now.
+    fn prune(&self) -> bool {
+        let mut last = self.last_prune.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            *last = Some(Instant::now());
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        self.limiter.len() < self.max_keys
+    }
+
+    fn len(&self) -> usize {
+        self.limiter.len()
+    }
+}
+
+pub struct RateLimiter {
+    ips: Table<IpAddr>,
+    recipients: Table<u64>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("ips", &self.ips.len())
+            .field("recipients", &self.recipients.len())
+            .finish()
+    }
+}
+
+impl RateLimiter {
+    pub fn new(settings: &RateLimitSettings) -> Self {
+        Self::with_max_keys(settings, MAX_KEYS)
+    }
+
+    fn with_max_keys(settings: &RateLimitSettings, max_keys: usize) -> Self {
+        let burst = NonZeroU32::new(settings.ip_burst).unwrap_or(NonZeroU32::MIN);
+        let ip_quota =
+            Quota::with_period(Duration::from_secs_f64(1.0 / settings.ip_refill_per_second))
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+                .allow_burst(burst);
+        let per_hour =
+            NonZeroU32::new(settings.recovery_emails_per_hour).unwrap_or(NonZeroU32::MIN);
+        Self {
+            ips: Table::new(ip_quota, IpAddr::V6(Ipv6Addr::UNSPECIFIED), max_keys),
+            recipients: Table::new(Quota::per_hour(per_hour), u64::MAX, max_keys),
+            hasher: std::collections::hash_map::RandomState::new(),
         }
     }
 
-    /// Whether `account` is locked after too many failures.
-    pub fn check_account(&self, account: &str) -> Result<(), RetryAfter> {
-        let accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
-        match accounts.get(&account.to_lowercase()) {
-            Some(f) if f.count >= self.settings.login_max_failures => {
-                let elapsed = f.window_start.elapsed();
-                match self.settings.login_failure_window.checked_sub(elapsed) {
-                    Some(left) if !left.is_zero() => Err(RetryAfter(left.as_secs().max(1))),
-                    _ => Ok(()),
-                }
+    /// Takes one token from the bucket of `ip` (IPv6: of its /64).
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), RetryAfter> {
+        self.ips.check(bucket_key(ip))
+    }
+
+    /// Takes one recovery email from the quota of `canonical_email`.
+    pub fn check_recipient(&self, canonical_email: &str) -> Result<(), RetryAfter> {
+        self.recipients.check(self.hasher.hash_one(canonical_email))
+    }
+
+    /// Keys tracked by the IP and recipient tables.
+    pub fn tracked_keys(&self) -> (usize, usize) {
+        (self.ips.len(), self.recipients.len())
+    }
+}
+
+/// IPv4 as is; IPv6 (unless IPv4-mapped) reduced to its /64, the block one
+/// subscriber usually holds.
+fn bucket_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
             }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts a failed login for `account`.
-    pub fn record_failure(&self, account: &str) {
-        let now = Instant::now();
-        let window = self.settings.login_failure_window;
-        let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
-        if accounts.len() > PRUNE_THRESHOLD {
-            accounts.retain(|_, f| now.duration_since(f.window_start) < window);
-        }
-        let entry = accounts.entry(account.to_lowercase()).or_insert(Failures {
-            count: 0,
-            window_start: now,
-        });
-        if now.duration_since(entry.window_start) >= window {
-            *entry = Failures {
-                count: 0,
-                window_start: now,
-            };
-        }
-        entry.count += 1;
-    }
-
-    /// A successful login clears the account's failures.
-    pub fn clear(&self, account: &str) {
-        self.accounts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&account.to_lowercase());
-    }
-
-    pub fn failure_window(&self) -> Duration {
-        self.settings.login_failure_window
+        },
     }
 }
 
@@ -124,18 +144,19 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    fn limiter(burst: u32, failures: u32) -> RateLimiter {
-        RateLimiter::new(RateLimitSettings {
-            login_max_failures: failures,
+    fn settings(burst: u32) -> RateLimitSettings {
+        RateLimitSettings {
+            login_max_failures: 10,
             login_failure_window: Duration::from_secs(900),
             ip_burst: burst,
             ip_refill_per_second: 1.0,
-        })
+            recovery_emails_per_hour: 2,
+        }
     }
 
     #[test]
     fn ip_bucket_allows_burst_then_refuses_with_retry_after() {
-        let l = limiter(3, 10);
+        let l = RateLimiter::new(&settings(3));
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..3 {
             assert!(l.check_ip(ip).is_ok());
@@ -148,15 +169,41 @@ mod tests {
     }
 
     #[test]
-    fn account_locks_after_max_failures_and_success_clears() {
-        let l = limiter(100, 3);
-        for _ in 0..3 {
-            assert!(l.check_account("A@x.io").is_ok());
-            l.record_failure("a@x.io");
+    fn ipv6_addresses_of_one_slash_64_share_a_bucket() {
+        let l = RateLimiter::new(&settings(2));
+        assert!(l.check_ip("2001:db8::1".parse().unwrap()).is_ok());
+        assert!(l.check_ip("2001:db8::ffff:2".parse().unwrap()).is_ok());
+        assert!(l.check_ip("2001:db8::3".parse().unwrap()).is_err());
+        assert!(l.check_ip("2001:db8:0:1::1".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn recipients_get_a_quota_of_emails() {
+        let l = RateLimiter::new(&settings(100));
+        assert!(l.check_recipient("a@example.com").is_ok());
+        assert!(l.check_recipient("a@example.com").is_ok());
+        let RetryAfter(secs) = l.check_recipient("a@example.com").unwrap_err();
+        assert!((1..=1800).contains(&secs), "{secs}");
+        assert!(l.check_recipient("b@example.com").is_ok());
+    }
+
+    #[test]
+    fn tables_stay_bounded_and_overflow_shares_one_bucket() {
+        let l = RateLimiter::with_max_keys(&settings(1), 50);
+        // 500 distinct clients, each spending its only token: no key is
+        // prunable, so the table must stop growing at its bound.
+        let mut refused = 0;
+        for i in 0..500u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            if l.check_ip(ip).is_err() {
+                refused += 1;
+            }
         }
-        let RetryAfter(secs) = l.check_account("a@X.io").unwrap_err();
-        assert!((890..=900).contains(&secs), "{secs}");
-        l.clear("a@x.io");
-        assert!(l.check_account("a@x.io").is_ok());
+        let (ips, _) = l.tracked_keys();
+        assert!(ips <= 51, "{ips} keys tracked");
+        assert!(
+            refused >= 440,
+            "clients past the bound share one bucket: {refused}"
+        );
     }
 }

@@ -10,6 +10,7 @@ use userhub_telemetry::Metrics;
 
 use crate::email::Mailer;
 use crate::rate_limit::RateLimiter;
+use crate::routes::ops::Draining;
 
 /// Everything handlers need; cheap to clone.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Metrics,
+    /// Raised on SIGTERM: `/readyz` fails while requests are still served.
+    pub draining: Draining,
 }
 
 impl AppState {
@@ -29,13 +32,19 @@ impl AppState {
         let hasher = PasswordHasher::new(settings.server.hash_concurrency).with_observer(Arc::new(
             move |op, secs| observer_metrics.record_password_hash(op, secs),
         ));
-        let tokens = TokenKeys::new(
+        let previous: Vec<&[u8]> = settings
+            .previous_secret_keys
+            .iter()
+            .map(|k| k.expose().as_bytes())
+            .collect();
+        let tokens = TokenKeys::with_previous(
             settings.secret_key.expose().as_bytes(),
+            &previous,
             Duration::minutes(settings.access_token_expire_minutes),
             Duration::hours(settings.email_reset_token_expire_hours),
         );
         let mailer = Mailer::new(&settings.mail, &settings.project_name, metrics.clone());
-        let limiter = Arc::new(RateLimiter::new(settings.rate_limit.clone()));
+        let limiter = Arc::new(RateLimiter::new(&settings.rate_limit));
         Self {
             settings: Arc::new(settings),
             db,
@@ -44,6 +53,7 @@ impl AppState {
             mailer,
             limiter,
             metrics,
+            draining: Draining::default(),
         }
     }
 }

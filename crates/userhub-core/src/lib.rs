@@ -12,4 +12,5 @@ pub mod security;
 pub use domain::{
     DEFAULT_LIMIT, Description, Email, FullName, Item, ItemId, ItemPatch, MAX_LIMIT, NewItem,
     NewUser, Page, PageRequest, Password, Title, User, UserId, UserPatch, ValidationError,
+    canonical_email,
 };

@@ -74,12 +74,8 @@ impl Database {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(std::time::Duration::from_secs(5));
-            if let Some(parent) = Path::new(options.get_filename()).parent()
-                && !parent.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StorageError::Database(sqlx::Error::Io(e)))?;
-            }
+            private_database_file(Path::new(options.get_filename()))
+                .map_err(|e| StorageError::Database(sqlx::Error::Io(e)))?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.pool_size)
                 .acquire_timeout(settings.acquire_timeout)
@@ -144,5 +140,84 @@ impl Database {
             }
             e
         })
+    }
+}
+
+/// SQLite holds password hashes and emails: a directory it creates is
+/// `0700`, and the database file is created (or tightened to) `0600` before
+/// SQLite opens it. SQLite gives its `-wal`, `-shm` and journal files the
+/// database file's mode; existing ones are tightened too. A directory that
+/// already exists is left as it is (it may be shared, like `/tmp`).
+fn private_database_file(file: &Path) -> std::io::Result<()> {
+    if file.as_os_str().is_empty() || file.to_str() == Some(":memory:") {
+        return Ok(());
+    }
+    if let Some(parent) = file.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        create_private_dir(parent)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(file)?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = file.as_os_str().to_owned();
+            path.push(suffix);
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `create_dir_all`, with the directories it creates `0700`.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+#[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn database_files_are_private() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("data/nested/userhub.db");
+        private_database_file(&file).unwrap();
+        assert_eq!(mode(&root.path().join("data")), 0o700);
+        assert_eq!(mode(&root.path().join("data/nested")), 0o700);
+        assert_eq!(mode(&file), 0o600);
+
+        let wal = root.path().join("data/nested/userhub.db-wal");
+        std::fs::write(&wal, b"").unwrap();
+        std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        private_database_file(&file).unwrap();
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&wal), 0o600);
     }
 }

@@ -6,6 +6,7 @@
 //! DDL, connection options, catalogue queries) lives in [`backend`] and the
 //! `migrations/` folders.
 
+mod auth_state;
 pub mod backend;
 mod error;
 mod items;
@@ -13,6 +14,7 @@ mod migrate;
 mod rows;
 mod users;
 
+pub use auth_state::LoginReservation;
 pub use backend::{Database, PoolStats};
 pub use error::StorageError;
 pub use migrate::{MigrationReport, SchemaStatus};

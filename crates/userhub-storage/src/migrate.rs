@@ -27,6 +27,11 @@ const POSTGRES: &[Migration] = &[
         description: "lookup indexes",
         sql: include_str!("../migrations/postgres/0002_lookup_indexes.sql"),
     },
+    Migration {
+        version: 3,
+        description: "canonical emails, login attempts, token revocation",
+        sql: include_str!("../migrations/postgres/0003_auth_state.sql"),
+    },
 ];
 
 const SQLITE: &[Migration] = &[
@@ -39,6 +44,11 @@ const SQLITE: &[Migration] = &[
         version: 2,
         description: "lookup indexes",
         sql: include_str!("../migrations/sqlite/0002_lookup_indexes.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "canonical emails, login attempts, token revocation",
+        sql: include_str!("../migrations/sqlite/0003_auth_state.sql"),
     },
 ];
 
@@ -54,6 +64,8 @@ pub struct MigrationReport {
     pub baselined: Option<i64>,
     /// Emails held more than once ignoring case (left unchanged).
     pub case_duplicates: Vec<(String, i64)>,
+    /// Rows whose canonical email was filled in by this run.
+    pub canonicalised: u64,
 }
 
 /// Whether the schema is ready for the service.
@@ -139,6 +151,7 @@ impl Database {
             }
             tx.commit().await?;
         });
+        report.canonicalised = self.backfill_canonical_emails().await?;
         report.case_duplicates = self.case_duplicate_emails().await?;
         for (email, n) in &report.case_duplicates {
             warn!(count = n, email_lowercased = %email, "users share an email that differs only by case; left unchanged (exact-case matches win at login)");
@@ -153,10 +166,11 @@ impl Database {
         let expected = self.migrations().last().map_or(0, |m| m.version);
         let applied: Option<i64> = with_pool!(self, pool =>
             sqlx::query_scalar(SCHEMA_VERSION_SQL).fetch_one(pool).await)
-        .or_else(|e| match e {
-            // The table does not exist yet: nothing applied.
-            sqlx::Error::Database(_) => Ok(None),
-            other => Err(StorageError::from(other)),
+        .or_else(|e| match StorageError::from(e) {
+            // The table does not exist yet: nothing applied. (A database
+            // that is shutting down is `Unavailable`, not "nothing applied".)
+            StorageError::Database(sqlx::Error::Database(_)) => Ok(None),
+            other => Err(other),
         })?;
         Ok(SchemaStatus {
             applied: applied.unwrap_or(0),

@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use userhub_core::{Description, Email, FullName, Item, Title, User};
 use uuid::Uuid;
 
-pub(crate) const USER_COLUMNS: &str =
-    "id, email, is_active, is_superuser, full_name, hashed_password, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, email, is_active, is_superuser, full_name, hashed_password, created_at, password_changed_at_micros, email_changed_at_micros, token_exempt";
 pub(crate) const ITEM_COLUMNS: &str = "id, title, description, owner_id, created_at";
 
 #[derive(sqlx::FromRow)]
@@ -17,6 +16,9 @@ pub(crate) struct UserRow {
     full_name: Option<String>,
     hashed_password: String,
     created_at: Option<DateTime<Utc>>,
+    password_changed_at_micros: Option<i64>,
+    email_changed_at_micros: Option<i64>,
+    token_exempt: Option<String>,
 }
 
 impl From<UserRow> for User {
@@ -29,6 +31,9 @@ impl From<UserRow> for User {
             full_name: r.full_name.map(FullName::from_stored),
             hashed_password: r.hashed_password,
             created_at: r.created_at,
+            password_changed_at_micros: r.password_changed_at_micros,
+            email_changed_at_micros: r.email_changed_at_micros,
+            token_exempt: r.token_exempt,
         }
     }
 }
@@ -68,4 +73,9 @@ pub(crate) struct Counted<T> {
 pub(crate) fn now() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// Now as Unix microseconds, the unit of the `*_micros` columns.
+pub(crate) fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
 }

@@ -1,13 +1,16 @@
-//! The user repository. Email lookups compare lowercased; where an adopted
-//! database holds case-only duplicates, the exact-case match wins.
+//! The user repository. Email lookups go through the canonical form
+//! computed in Rust ([`userhub_core::canonical_email`]), stored in
+//! `email_canonical` under a unique index; where an adopted database holds
+//! case-only duplicates, only one of them holds the canonical form and the
+//! exact-case match wins.
 
 use tracing::field::Empty;
 use tracing::instrument;
-use userhub_core::{Email, NewUser, Page, PageRequest, User, UserId, UserPatch};
+use userhub_core::{Email, NewUser, Page, PageRequest, User, UserId, UserPatch, canonical_email};
 use uuid::Uuid;
 
 use crate::backend::with_pool;
-use crate::rows::{Counted, USER_COLUMNS, UserRow, now};
+use crate::rows::{Counted, USER_COLUMNS, UserRow, now, now_micros};
 use crate::{Database, StorageError};
 
 impl Database {
@@ -25,12 +28,18 @@ impl Database {
         if email.contains('\0') {
             return Ok(None);
         }
+        // Longer than any storable address: no lookup (the input may be huge).
+        if email.len() > 1024 {
+            return Ok(None);
+        }
+        let exact = email.trim();
+        let canonical = canonical_email(exact);
         let sql = format!(
-            r#"SELECT {USER_COLUMNS} FROM "user" WHERE lower(email) = lower($1)
-               ORDER BY CASE WHEN email = $1 THEN 0 ELSE 1 END LIMIT 1"#
+            r#"SELECT {USER_COLUMNS} FROM "user" WHERE email_canonical = $1 OR email = $2
+               ORDER BY CASE WHEN email = $2 THEN 0 ELSE 1 END LIMIT 1"#
         );
         let row = with_pool!(self, pool => self.timed("select", "user", &sql,
-            sqlx::query_as::<_, UserRow>(&sql).bind(email).fetch_optional(pool)).await)?;
+            sqlx::query_as::<_, UserRow>(&sql).bind(&canonical).bind(exact).fetch_optional(pool)).await)?;
         Ok(row.map(User::from))
     }
 
@@ -62,16 +71,17 @@ impl Database {
     #[instrument(name = "db.user.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn insert_user(&self, new: NewUser) -> Result<User, StorageError> {
         let sql = format!(
-            r#"INSERT INTO "user" (id, email, is_active, is_superuser, full_name, hashed_password, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"#
+            r#"INSERT INTO "user" (id, email, is_active, is_superuser, full_name, hashed_password, created_at, email_canonical)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {USER_COLUMNS}"#
         );
         let id = Uuid::new_v4();
         let full_name = new.full_name.map(|n| n.into_string());
+        let canonical = new.email.canonical();
         let email = new.email.into_string();
         let row = with_pool!(self, pool => self.timed("insert", "user", &sql,
             sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id).bind(&email).bind(new.is_active).bind(new.is_superuser)
-                .bind(&full_name).bind(&new.hashed_password).bind(now())
+                .bind(&full_name).bind(&new.hashed_password).bind(now()).bind(&canonical)
                 .fetch_one(pool)).await)?;
         Ok(row.into())
     }
@@ -88,18 +98,26 @@ impl Database {
         let full_name = patch.full_name.flatten().map(|n| n.into_string());
         let sql = format!(
             r#"UPDATE "user" SET
+                 email_changed_at_micros = CASE WHEN $8 IS NOT NULL AND (email_canonical IS NULL OR email_canonical <> $8) THEN $9 ELSE email_changed_at_micros END,
                  email = COALESCE($2, email),
+                 email_canonical = COALESCE($8, email_canonical),
                  is_active = COALESCE($3, is_active),
                  is_superuser = COALESCE($4, is_superuser),
                  full_name = CASE WHEN $5 THEN $6 ELSE full_name END,
-                 hashed_password = COALESCE($7, hashed_password)
+                 hashed_password = COALESCE($7, hashed_password),
+                 password_changed_at_micros = CASE WHEN $10 THEN $9 ELSE password_changed_at_micros END,
+                 token_exempt = CASE WHEN $10 THEN $11 ELSE token_exempt END
                WHERE id = $1 RETURNING {USER_COLUMNS}"#
         );
+        let canonical = patch.email.as_ref().map(Email::canonical);
         let email = patch.email.map(Email::into_string);
+        let password_changed = patch.hashed_password.is_some() && patch.password_changed.is_some();
+        let exempt = patch.password_changed.flatten();
         let row = with_pool!(self, pool => self.timed("update", "user", &sql,
             sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id).bind(&email).bind(patch.is_active).bind(patch.is_superuser)
                 .bind(set_full_name).bind(&full_name).bind(&patch.hashed_password)
+                .bind(&canonical).bind(now_micros()).bind(password_changed).bind(&exempt)
                 .fetch_optional(pool)).await)?;
         Ok(row.map(User::from))
     }
@@ -119,5 +137,59 @@ impl Database {
         let sql = r#"SELECT lower(email) AS e, count(*) AS n FROM "user" GROUP BY lower(email) HAVING count(*) > 1 ORDER BY e"#;
         with_pool!(self, pool => self.timed("select", "user", sql,
             sqlx::query_as::<_, (String, i64)>(sql).fetch_all(pool)).await)
+    }
+}
+
+impl Database {
+    /// Sets a new password from a password-reset token issued at
+    /// `issued_at_micros`, only if neither the password nor the email changed
+    /// since then (compare-and-set, so a token is used once even when two
+    /// replicas race). Revokes every access token. False when the token was
+    /// already used or is stale.
+    #[instrument(name = "db.user.reset_password", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
+    pub async fn reset_password(
+        &self,
+        id: UserId,
+        hashed_password: &str,
+        issued_at_micros: i64,
+    ) -> Result<bool, StorageError> {
+        let sql = r#"UPDATE "user" SET hashed_password = $2, password_changed_at_micros = $3, token_exempt = NULL
+               WHERE id = $1
+                 AND (password_changed_at_micros IS NULL OR password_changed_at_micros < $4)
+                 AND (email_changed_at_micros IS NULL OR email_changed_at_micros < $4)"#;
+        let now = now_micros().max(issued_at_micros + 1);
+        let done = with_pool!(self, pool => self.timed("update", "user", sql,
+            sqlx::query(sql).bind(id).bind(hashed_password).bind(now).bind(issued_at_micros)
+                .execute(pool)).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Fills `email_canonical` for rows written before it existed (adopted
+    /// databases, older Userhub). Where several rows share a canonical form
+    /// (case-only duplicates in an adopted database), the one already in
+    /// canonical form, else the oldest, gets it; the others stay reachable
+    /// by their exact address only.
+    #[instrument(name = "db.user.backfill_canonical", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
+    pub async fn backfill_canonical_emails(&self) -> Result<u64, StorageError> {
+        let select = r#"SELECT id, email FROM "user" WHERE email_canonical IS NULL ORDER BY created_at NULLS LAST, id"#;
+        let rows: Vec<(Uuid, String)> = with_pool!(self, pool => self.timed("select", "user", select,
+            sqlx::query_as(select).fetch_all(pool)).await)?;
+        let mut rows: Vec<(Uuid, String, String)> = rows
+            .into_iter()
+            .map(|(id, email)| {
+                let canonical = canonical_email(&email);
+                (id, email, canonical)
+            })
+            .collect();
+        // Rows already in canonical form first: they keep the plain lookup.
+        rows.sort_by_key(|(_, email, canonical)| email != canonical);
+        let update = r#"UPDATE "user" SET email_canonical = $1 WHERE id = $2
+               AND NOT EXISTS (SELECT 1 FROM "user" AS other WHERE other.email_canonical = $1)"#;
+        let mut filled = 0;
+        for (id, _, canonical) in rows {
+            filled += with_pool!(self, pool => self.timed("update", "user", update,
+                sqlx::query(update).bind(&canonical).bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(filled)
     }
 }

@@ -20,6 +20,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::json_log::{MAX_LOGGED_HEADER_BYTES, truncate_for_log};
 use crate::metrics::{HttpLabels, Metrics};
 use crate::propagation::extract_context;
 use crate::request_id::{REQUEST_ID_HEADER, RequestId};
@@ -132,8 +133,8 @@ where
     let user_agent = req
         .headers()
         .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|ua| truncate_for_log(&ua, MAX_LOGGED_HEADER_BYTES).into_owned());
 
     let span = tracing::info_span!(
         "HTTP request",

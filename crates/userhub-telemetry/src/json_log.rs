@@ -15,6 +15,32 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+/// Longest value of any one field on a log line (bytes, UTF-8 boundary);
+/// longer values end in `…[truncated]`. A backstop: request headers are
+/// capped far lower before they are logged ([`MAX_LOGGED_HEADER_BYTES`]).
+pub const MAX_LOGGED_FIELD_BYTES: usize = 8 * 1024;
+
+/// Longest request-header value (such as `User-Agent`) written to a log
+/// line or span attribute, in bytes.
+pub const MAX_LOGGED_HEADER_BYTES: usize = 256;
+
+/// `value`, cut to at most `max` bytes on a character boundary and marked
+/// `…[truncated]` when it was longer.
+pub fn truncate_for_log(value: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if value.len() <= max {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}…[truncated]", &value[..end]))
+}
+
+fn capped(value: &str) -> Value {
+    Value::from(truncate_for_log(value, MAX_LOGGED_FIELD_BYTES).into_owned())
+}
+
 /// Span fields copied onto every log line emitted inside the span.
 const CORRELATION_FIELDS: [&str; 3] = ["trace_id", "span_id", "request_id"];
 
@@ -67,15 +93,15 @@ impl Visit for EventVisitor<'_> {
         self.0.insert(field.name().to_owned(), Value::from(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.0.insert(field.name().to_owned(), capped(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.0
-            .insert(field.name().to_owned(), Value::from(error_chain(value)));
+            .insert(field.name().to_owned(), capped(&error_chain(value)));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         self.0
-            .insert(field.name().to_owned(), Value::from(format!("{value:?}")));
+            .insert(field.name().to_owned(), capped(&format!("{value:?}")));
     }
 }
 

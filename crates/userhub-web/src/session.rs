@@ -1,5 +1,10 @@
-//! The browser session: one signed, HttpOnly, SameSite=Lax cookie holding
-//! the API access token, the CSRF token and a one-shot flash message.
+//! The browser session: one encrypted, HttpOnly, SameSite=Lax cookie holding
+//! the API access token, the CSRF token and a one-shot flash message. The
+//! cookie is sealed with XChaCha20-Poly1305 (key derived from
+//! `USERHUB_COOKIE_KEY`, random nonce per cookie, the cookie name as
+//! associated data): the browser, scripts and anyone who copies it can
+//! neither read nor alter the token inside. Logging out also revokes that
+//! token at the API, so a copy of the cookie replayed later is refused.
 //!
 //! [`session_layer`] loads the cookie into a [`Session`] handle in the
 //! request's extensions and writes it back when a handler changed it.
@@ -12,13 +17,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use hmac::{Hmac, Mac};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use http::header::{COOKIE, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::state::WebState;
 
@@ -80,45 +86,73 @@ impl SessionData {
     }
 }
 
-/// Signs and verifies cookie values with HMAC-SHA256.
+/// Seals and opens cookie values (authenticated encryption).
 #[derive(Clone)]
-pub struct CookieSigner {
-    key: Arc<[u8]>,
+pub struct CookieCipher {
+    cipher: Arc<XChaCha20Poly1305>,
 }
 
-impl std::fmt::Debug for CookieSigner {
+impl std::fmt::Debug for CookieCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CookieSigner(<redacted>)")
+        f.write_str("CookieCipher(<redacted>)")
     }
 }
 
-impl CookieSigner {
+const NONCE_LEN: usize = 24;
+
+impl CookieCipher {
     pub fn new(key: &[u8]) -> Self {
-        Self { key: key.into() }
+        let mut hasher = Sha256::new();
+        hasher.update(b"userhub session cookie encryption v1\0");
+        hasher.update(key);
+        let derived = hasher.finalize();
+        Self {
+            cipher: Arc::new(XChaCha20Poly1305::new(&derived)),
+        }
     }
 
-    fn mac(&self, name: &str, payload: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(name.as_bytes());
-        mac.update(b"=");
-        mac.update(payload.as_bytes());
-        mac
-    }
-
-    /// `base64(json).base64(mac)`.
+    /// `base64(nonce ‖ ciphertext ‖ tag)`.
     pub fn encode(&self, data: &SessionData) -> String {
-        let payload = B64.encode(serde_json::to_vec(data).expect("serialisable"));
-        let tag = self.mac(SESSION_COOKIE, &payload).finalize().into_bytes();
-        format!("{payload}.{}", B64.encode(tag))
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let plaintext = serde_json::to_vec(data).expect("serialisable");
+        let sealed = self
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &plaintext,
+                    aad: SESSION_COOKIE.as_bytes(),
+                },
+            )
+            .expect("encryption of a small payload cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        B64.encode(out)
     }
 
-    /// The session in `value`, if its signature is valid and it is younger
+    /// The session in `value`, if it opens with this key and is younger
     /// than `max_age`.
     pub fn decode(&self, value: &str, max_age: Duration) -> Option<SessionData> {
-        let (payload, tag) = value.split_once('.')?;
-        let tag = B64.decode(tag).ok()?;
-        self.mac(SESSION_COOKIE, payload).verify_slice(&tag).ok()?;
-        let data: SessionData = serde_json::from_slice(&B64.decode(payload).ok()?).ok()?;
+        if value.len() > 8 * 1024 {
+            return None;
+        }
+        let raw = B64.decode(value).ok()?;
+        if raw.len() <= NONCE_LEN {
+            return None;
+        }
+        let (nonce, sealed) = raw.split_at(NONCE_LEN);
+        let plaintext = self
+            .cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: SESSION_COOKIE.as_bytes(),
+                },
+            )
+            .ok()?;
+        let data: SessionData = serde_json::from_slice(&plaintext).ok()?;
         (now().saturating_sub(data.issued) <= max_age.as_secs()).then_some(data)
     }
 }
@@ -280,27 +314,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signed_cookies_round_trip_and_reject_tampering() {
-        let signer = CookieSigner::new(b"0123456789abcdef0123456789abcdef");
+    fn cookies_round_trip_and_reject_tampering() {
+        let signer = CookieCipher::new(b"0123456789abcdef0123456789abcdef");
         let mut data = SessionData::fresh();
-        data.token = Some("jwt".into());
+        data.token = Some("eyJhbGciOiJIUzI1NiJ9.jwt-payload.sig".into());
         let value = signer.encode(&data);
         let day = Duration::from_secs(86_400);
         assert_eq!(signer.decode(&value, day), Some(data.clone()));
 
-        let (payload, tag) = value.split_once('.').unwrap();
-        let mut forged = data.clone();
-        forged.token = Some("other".into());
-        let forged_payload = B64.encode(serde_json::to_vec(&forged).unwrap());
-        assert_eq!(signer.decode(&format!("{forged_payload}.{tag}"), day), None);
-        assert_eq!(signer.decode(payload, day), None);
-        let other = CookieSigner::new(b"another key, also 32 bytes long!!");
+        // A flipped bit anywhere fails authentication.
+        let mut raw = B64.decode(&value).unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 1;
+        assert_eq!(signer.decode(&B64.encode(&raw), day), None);
+        let mut raw = B64.decode(&value).unwrap();
+        raw[NONCE_LEN + 2] ^= 1;
+        assert_eq!(signer.decode(&B64.encode(&raw), day), None);
+        // The old signed format (readable JSON) is not accepted.
+        let readable = B64.encode(serde_json::to_vec(&data).unwrap());
+        assert_eq!(signer.decode(&format!("{readable}.AAAA"), day), None);
+        let other = CookieCipher::new(b"another key, also 32 bytes long!!");
         assert_eq!(other.decode(&value, day), None);
     }
 
     #[test]
+    fn the_cookie_does_not_reveal_the_token() {
+        let cipher = CookieCipher::new(b"0123456789abcdef0123456789abcdef");
+        let mut data = SessionData::fresh();
+        data.token = Some("eyJhbGciOiJIUzI1NiJ9.secret-claims.sig".into());
+        let value = cipher.encode(&data);
+        let raw = B64.decode(&value).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        for needle in ["eyJ", "secret-claims", "\"t\"", &data.csrf] {
+            assert!(
+                !text.contains(needle) && !value.contains(needle),
+                "{needle} visible"
+            );
+        }
+        // Two encodings of the same session differ (random nonce).
+        assert_ne!(value, cipher.encode(&data));
+    }
+
+    #[test]
     fn old_cookies_expire() {
-        let signer = CookieSigner::new(b"0123456789abcdef0123456789abcdef");
+        let signer = CookieCipher::new(b"0123456789abcdef0123456789abcdef");
         let mut data = SessionData::fresh();
         data.issued -= 100;
         let value = signer.encode(&data);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 
 use crate::api::ApiClient;
-use crate::session::CookieSigner;
+use crate::session::CookieCipher;
 use crate::settings::WebSettings;
 use crate::transport::{HttpTransport, InProcessTransport, SharedTransport, TransportError};
 
@@ -14,14 +14,14 @@ use crate::transport::{HttpTransport, InProcessTransport, SharedTransport, Trans
 pub struct WebState {
     pub api: ApiClient,
     pub settings: Arc<WebSettings>,
-    pub signer: CookieSigner,
+    pub signer: CookieCipher,
 }
 
 impl WebState {
     /// State over any transport.
     pub fn new(settings: WebSettings, transport: SharedTransport) -> Self {
         let api = ApiClient::new(transport, settings.api_timeout);
-        let signer = CookieSigner::new(settings.cookie_key.expose().as_bytes());
+        let signer = CookieCipher::new(settings.cookie_key.expose().as_bytes());
         Self {
             api,
             settings: Arc::new(settings),

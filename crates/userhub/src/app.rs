@@ -1,22 +1,25 @@
 //! Building and running the application.
 
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
-use tracing::{info, warn};
+use tracing::info;
 use userhub_api::AppState;
 use userhub_core::config::Settings;
 use userhub_storage::{Database, StorageError};
 use userhub_telemetry::{HttpTelemetryLayer, Metrics, PoolStats};
 
+use crate::server::{Limits, ShutdownPlan};
 use crate::superuser;
+
+/// How long `api` (and `web`) keep serving after SIGTERM with `/readyz`
+/// failing, unless `USERHUB_SHUTDOWN_DELAY_SECONDS` says otherwise: long
+/// enough for load balancers and Kubernetes endpoints to deregister.
+pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(5);
 
 /// Which parts of Userhub this process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +49,7 @@ pub enum StartupError {
 pub struct Application {
     state: AppState,
     router: Router,
+    mode: Mode,
 }
 
 impl Application {
@@ -99,7 +103,11 @@ impl Application {
             .await
             .map_err(StartupError::Superuser)?;
         let router = assemble(state.clone(), mode, web);
-        Ok(Self { state, router })
+        Ok(Self {
+            state,
+            router,
+            mode,
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -110,13 +118,15 @@ impl Application {
     /// inside the runtime that serves the application.
     pub fn admin_router(&self) -> Router {
         let db = self.state.db.clone();
+        let draining = self.state.draining.clone();
         // The admin listener may run on its own runtime; the pool's
         // connections belong to this one.
         let runtime = tokio::runtime::Handle::current();
         userhub_telemetry::admin_router(self.state.metrics.clone(), move || {
-            let (db, runtime) = (db.clone(), runtime.clone());
+            let (db, runtime, draining) = (db.clone(), runtime.clone(), draining.clone());
             async move {
-                let check = async move { userhub_api::routes::ops::readiness(&db).await.0 };
+                let check =
+                    async move { userhub_api::routes::ops::readiness(&db, &draining).await.0 };
                 userhub_telemetry::on_runtime(&runtime, check).await
                     == Some(axum::http::StatusCode::OK)
             }
@@ -128,38 +138,31 @@ impl Application {
         self.router.clone()
     }
 
-    /// Serves on `listener` until `shutdown` completes, then drains
-    /// in-flight requests for at most the configured deadline and closes
-    /// the database pool.
+    /// Serves on `listener` until `shutdown` completes; then `/readyz`
+    /// fails for the shutdown delay while requests are still served, the
+    /// listener closes, in-flight requests drain for at most the configured
+    /// deadline and the database pool closes.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let deadline = self.state.settings.server.shutdown_timeout;
-        let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        let make_service =
-            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
-        let started = Arc::new(Notify::new());
-        let notify = started.clone();
-        let server = axum::serve(listener, make_service).with_graceful_shutdown(async move {
-            shutdown.await;
-            notify.notify_one();
-        });
-        let mut server = std::pin::pin!(server.into_future());
-        let result = tokio::select! {
-            result = &mut server => result,
-            () = started.notified() => {
-                info!(deadline_secs = deadline.as_secs_f64(), "shutting down: draining in-flight requests");
-                match tokio::time::timeout(deadline, &mut server).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        warn!("drain deadline passed: closing the remaining connections");
-                        Ok(())
-                    }
-                }
-            }
+        let server = &self.state.settings.server;
+        let plan = ShutdownPlan {
+            draining: self.state.draining.clone(),
+            delay: server.shutdown_delay.unwrap_or(match self.mode {
+                Mode::AllInOne => Duration::ZERO,
+                Mode::Api => DEFAULT_SHUTDOWN_DELAY,
+            }),
+            drain: server.shutdown_timeout,
         };
+        let limits = Limits {
+            connections: server.connections.clone(),
+            body_limit_bytes: server.body_limit_bytes,
+            body_timeout: server.request_timeout,
+        };
+        let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        let result = crate::server::serve(listener, service, limits, plan, shutdown).await;
         self.state.db.close().await;
         info!("stopped");
         result.map_err(StartupError::Serve)

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod healthcheck;
+pub mod server;
 pub mod shutdown;
 pub mod superuser;
 pub mod web;

@@ -4,21 +4,22 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tracing::{info, warn};
 use userhub_core::config::{ConfigError, ConfigSource, Settings};
 use userhub_telemetry::{HttpTelemetryLayer, Metrics};
 use userhub_web::{InProcessTransport, WebSettings, WebState};
 
 use crate::app::StartupError;
+use crate::server::{Limits, ShutdownPlan};
+use userhub_api::routes::ops::Draining;
 
 /// Web settings when none were given: development derives the cookie key
 /// from `SECRET_KEY`; elsewhere `USERHUB_COOKIE_KEY` is required.
@@ -79,12 +80,19 @@ pub fn bind_address(source: &ConfigSource, development: bool) -> Result<SocketAd
 /// whenever the process serves. It deliberately does not follow the API's
 /// health: the UI answers its own "service unavailable" page when the API is
 /// down, which is better than every web replica leaving the load balancer.
-pub fn standalone_admin_router(metrics: Metrics) -> Router {
-    userhub_telemetry::admin_router(metrics, || async { true })
+pub fn standalone_admin_router(metrics: Metrics, draining: Draining) -> Router {
+    userhub_telemetry::admin_router(metrics, move || {
+        let draining = draining.clone();
+        async move { !draining.is_draining() }
+    })
 }
 
 /// The standalone web service's router (the API over HTTP).
-pub fn standalone_router(web: WebSettings, metrics: Metrics) -> Result<Router, ConfigError> {
+pub fn standalone_router(
+    web: WebSettings,
+    metrics: Metrics,
+    draining: Draining,
+) -> Result<Router, ConfigError> {
     let Some(api_url) = web.api_url.clone() else {
         return Err(ConfigError::new(
             "USERHUB_API_URL",
@@ -94,7 +102,7 @@ pub fn standalone_router(web: WebSettings, metrics: Metrics) -> Result<Router, C
     let state = WebState::over_http(web, &api_url)
         .map_err(|e| ConfigError::new("USERHUB_API_URL", e.to_string()))?;
     Ok(userhub_web::router(state.clone())
-        .merge(probes())
+        .merge(probes(draining))
         .merge(userhub_web::not_found_router(state))
         .layer(CatchPanicLayer::custom(|_| {
             userhub_web::pages::error_page::internal()
@@ -103,42 +111,34 @@ pub fn standalone_router(web: WebSettings, metrics: Metrics) -> Result<Router, C
 }
 
 /// `/livez` and `/readyz` on the web service's own port, answering like
-/// the API's (`{"status":"ok"}`, `{"status":"ready"}`); see
-/// [`standalone_admin_router`] for why readiness ignores the API.
-fn probes() -> Router {
+/// the API's (`{"status":"ok"}`, `{"status":"ready"}`, 503 once shutdown
+/// began); see [`standalone_admin_router`] for why readiness ignores the API.
+fn probes(draining: Draining) -> Router {
     Router::new()
         .route("/livez", get(|| async { Json(json!({ "status": "ok" })) }))
         .route(
             "/readyz",
-            get(|| async { Json(json!({ "status": "ready" })) }),
+            get(move || async move {
+                if draining.is_draining() {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Json(json!({ "status": "unavailable", "reason": "shutting down" })),
+                    )
+                } else {
+                    (StatusCode::OK, Json(json!({ "status": "ready" })))
+                }
+            }),
         )
 }
 
-/// Serves `router` until `shutdown`, then drains for at most `drain`.
+/// Serves `router` until `shutdown`, then fails `/readyz` for the delay of
+/// `plan` while still serving, and drains for at most its deadline.
 pub async fn run_standalone(
     router: Router,
     listener: TcpListener,
-    drain: Duration,
+    limits: Limits,
+    plan: ShutdownPlan,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, make_service).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = tx.send(());
-    });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = &mut server => result,
-        _ = rx => {
-            info!(deadline_secs = drain.as_secs_f64(), "shutting down: draining in-flight requests");
-            match tokio::time::timeout(drain, &mut server).await {
-                Ok(result) => result,
-                Err(_) => {
-                    warn!("drain deadline passed: closing the remaining connections");
-                    Ok(())
-                }
-            }
-        }
-    }
+    crate::server::serve(listener, router, limits, plan, shutdown).await
 }

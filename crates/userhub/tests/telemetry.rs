@@ -338,3 +338,42 @@ fn the_admin_listener_serves_pool_gauges_and_probes() {
 fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
+
+/// A 60 KB `User-Agent` is logged (and put on the span) cut to
+/// `MAX_LOGGED_HEADER_BYTES`, not as a 60 KB line.
+#[test]
+fn huge_header_values_are_capped_in_the_logs() {
+    let fx = &*FX;
+    fx.rt.block_on(async {
+        let agent = "A".repeat(60 * 1024);
+        let resp = fx
+            .client
+            .get(format!("http://{}/api/v1/utils/health-check/", fx.api))
+            .header("user-agent", &agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let lines = fx.logs.for_request(&request_id);
+        let access = lines
+            .iter()
+            .find(|l| l["target"] == "userhub::access")
+            .unwrap_or_else(|| panic!("no access log line in {lines:#?}"));
+        let logged = access["user_agent"].as_str().unwrap();
+        assert!(logged.starts_with("AAAA"), "{logged}");
+        assert!(logged.ends_with("[truncated]"), "{logged}");
+        assert!(
+            logged.len() <= userhub_telemetry::MAX_LOGGED_HEADER_BYTES + 16,
+            "{} bytes logged",
+            logged.len()
+        );
+        for line in &lines {
+            assert!(
+                line.to_string().len() < 4096,
+                "log line of {} bytes",
+                line.to_string().len()
+            );
+        }
+    });
+}

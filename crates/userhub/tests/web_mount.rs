@@ -17,7 +17,7 @@ async fn app(
     let dir = dir.to_str().unwrap();
     let mut pairs = vec![
         ("USERHUB_DATA_DIR", dir),
-        ("SECRET_KEY", "web-mount-test-secret-key"),
+        ("SECRET_KEY", "web-mount-test-secret-key-0123456789abcdef"),
         ("FIRST_SUPERUSER", "admin@example.com"),
         ("FIRST_SUPERUSER_PASSWORD", "admin-password"),
     ];

@@ -189,7 +189,8 @@ fn page_views_are_parents_of_api_spans_in_both_deployments() {
             ("USERHUB_API_URL", api_url.as_str()),
         ]);
         let web = WebSettings::from_source(&web_source).unwrap();
-        let router = userhub::web::standalone_router(web, Metrics::new()).unwrap();
+        let router =
+            userhub::web::standalone_router(web, Metrics::new(), Default::default()).unwrap();
         let web_addr = serve(router).await;
         let (trace_id, web_span) = log_in(web_addr).await;
         assert_api_under_web(&spans(&guard, &received, &trace_id).await, &web_span);

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, image, k6 smoke, short drills (the CI pipeline)";
+pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, Kubernetes packaging, image, k6 smoke, short drills (the CI pipeline)";
 
 type Step = (&'static str, fn() -> Result<()>);
 
@@ -20,6 +20,7 @@ const STEPS: &[Step] = &[
     ("deny", || crate::deny::run(&[])),
     ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),
+    ("k8s", || crate::k8s::run(&[])),
     ("image", || crate::image::run(&[])),
     // Load and resilience gates on the static binary the image step built.
     ("load_smoke", || crate::load::run(&shipped(&["smoke", "--no-record"]))),

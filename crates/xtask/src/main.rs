@@ -27,9 +27,12 @@ commands![
     e2e,
     image,
     lint_delivery,
+    k8s,
+    promote,
     commit_lint,
     load,
-    drill
+    drill,
+    schemathesis
 ];
 
 fn main() -> std::process::ExitCode {

@@ -49,7 +49,11 @@ impl Mailer {
         let (transport, from) = match (&settings.host, &settings.from_email) {
             (Some(host), Some(from_email)) => (
                 build_transport(settings, host),
-                mailbox(settings.from_name.as_deref(), from_email),
+                // The reference's EMAILS_FROM_NAME defaults to PROJECT_NAME.
+                mailbox(
+                    settings.from_name.as_deref().or(Some(project_name)),
+                    from_email,
+                ),
             ),
             _ => (None, None),
         };

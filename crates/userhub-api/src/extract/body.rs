@@ -143,6 +143,22 @@ impl<'a> ObjectReader<'a> {
 
     /// An optional boolean field (lenient like the reference: `true`,
     /// `"yes"`, `1`, …); null counts as absent.
+    /// A boolean field that may be left out but is not nullable (pydantic's
+    /// `bool = default`): `null` is a `bool_type` error.
+    pub fn defaulted_bool(&mut self, key: &str) -> Option<bool> {
+        match self.object.get(key) {
+            Some(Value::Null) => {
+                self.fail(
+                    key,
+                    ValidationError::new("bool_type", "Input should be a valid boolean"),
+                    &Value::Null,
+                );
+                None
+            }
+            _ => self.optional_bool(key),
+        }
+    }
+
     pub fn optional_bool(&mut self, key: &str) -> Option<bool> {
         let value = self.object.get(key)?;
         let parsed = match value {

@@ -8,7 +8,8 @@ use userhub_core::security::Verification;
 use userhub_core::{Email, FullName, NewUser, Password, User, UserPatch};
 use userhub_storage::StorageError;
 
-use crate::auth::{CurrentUser, Superuser};
+use crate::audit::{Action, Audit, ClientAddr};
+use crate::auth::{BearerToken, CurrentUser, Superuser};
 use crate::email::templates;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Pagination, PathId, UserIdParam};
@@ -75,8 +76,9 @@ pub async fn read_users(
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
 pub async fn create_user(
-    _admin: Superuser,
+    Superuser(admin): Superuser,
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<UserCreate>,
 ) -> Result<Json<UserPublic>, ApiError> {
     const EXISTS: &str = "The user with this email already exists in the system.";
@@ -92,6 +94,11 @@ pub async fn create_user(
         hashed_password,
     };
     let user = insert_user(&state, new, ApiError::bad_request(EXISTS)).await?;
+    Audit::new(Action::UserCreated, "success", client)
+        .actor(admin.id)
+        .target(user.id)
+        .reason(if user.is_superuser { "superuser" } else { "" })
+        .emit();
     if state.mailer.enabled() {
         let mailer = state.mailer.clone();
         let email = user.email.as_str().to_owned();
@@ -161,6 +168,8 @@ async fn apply_patch(
 #[instrument(skip_all)]
 pub async fn update_password_me(
     CurrentUser(me): CurrentUser,
+    BearerToken(token): BearerToken,
+    ClientAddr(client): ClientAddr,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<UpdatePassword>,
 ) -> Result<Json<Message>, ApiError> {
@@ -170,6 +179,11 @@ pub async fn update_password_me(
         .await?
         == Verification::Invalid
     {
+        Audit::new(Action::PasswordChange, "failure", client)
+            .actor(me.id)
+            .target(me.id)
+            .reason("bad_credentials")
+            .emit();
         return Err(ApiError::bad_request("Incorrect password"));
     }
     if body.current_password == body.new_password {
@@ -178,16 +192,28 @@ pub async fn update_password_me(
         ));
     }
     let hashed_password = state.hasher.hash(body.new_password.expose()).await?;
+    // Every earlier token is revoked except the one that made the change
+    // (the reference's frontend keeps using it).
     state
         .db
         .update_user(
             me.id,
             UserPatch {
                 hashed_password: Some(hashed_password),
+                password_changed: Some(Some(token.fingerprint)),
                 ..UserPatch::default()
             },
         )
         .await?;
+    Audit::new(Action::PasswordChange, "success", client)
+        .actor(me.id)
+        .target(me.id)
+        .emit();
+    Audit::new(Action::TokenRevoked, "success", client)
+        .actor(me.id)
+        .target(me.id)
+        .reason("password_change")
+        .emit();
     Ok(Json(Message::new("Password updated successfully")))
 }
 
@@ -197,6 +223,7 @@ pub async fn update_password_me(
 #[instrument(skip_all)]
 pub async fn delete_user_me(
     CurrentUser(me): CurrentUser,
+    ClientAddr(client): ClientAddr,
     State(state): State<AppState>,
 ) -> Result<Json<Message>, ApiError> {
     if me.is_superuser {
@@ -205,6 +232,10 @@ pub async fn delete_user_me(
         ));
     }
     delete_with_items(&state, me.id).await?;
+    Audit::new(Action::UserDeleted, "success", client)
+        .actor(me.id)
+        .target(me.id)
+        .emit();
     Ok(Json(Message::new("User deleted successfully")))
 }
 
@@ -222,13 +253,18 @@ async fn delete_with_items(state: &AppState, id: uuid::Uuid) -> Result<(), ApiEr
 #[instrument(skip_all)]
 pub async fn register_user(
     State(state): State<AppState>,
+    parts: axum::http::request::Parts,
     JsonBody(body): JsonBody<UserRegister>,
 ) -> Result<Json<UserPublic>, ApiError> {
-    Ok(Json(
-        register(&state, body.email, &body.password, body.full_name)
-            .await?
-            .into(),
-    ))
+    crate::routes::login::throttle_ip(&state, &parts, "signup")?;
+    let client = crate::extract::client_ip(&parts, &state.settings.server.trusted_proxies);
+    let user = register(&state, body.email, &body.password, body.full_name).await?;
+    Audit::new(Action::UserCreated, "success", client)
+        .actor(user.id)
+        .target(user.id)
+        .reason("signup")
+        .emit();
+    Ok(Json(user.into()))
 }
 
 /// Self-service registration (signup, and the development-only private
@@ -288,17 +324,18 @@ pub async fn read_user_by_id(
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
 pub async fn update_user(
-    _admin: Superuser,
+    Superuser(admin): Superuser,
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     PathId(id, ..): PathId<UserIdParam>,
     JsonBody(body): JsonBody<UserUpdate>,
 ) -> Result<Json<UserPublic>, ApiError> {
     const CONFLICT: &str = "User with this email already exists";
-    if state.db.user_by_id(id).await?.is_none() {
+    let Some(before) = state.db.user_by_id(id).await? else {
         return Err(ApiError::not_found(
             "The user with this id does not exist in the system",
         ));
-    }
+    };
     if let Some(email) = &body.email
         && let Some(existing) = state.db.user_by_email(email.as_str()).await?
         && existing.id != id
@@ -309,14 +346,44 @@ pub async fn update_user(
         Some(p) => Some(state.hasher.hash(p.expose()).await?),
         None => None,
     };
+    // An administrator setting the password revokes all the user's tokens.
+    let password_set = hashed_password.is_some();
+    let privileges_changed = body.is_superuser.is_some_and(|s| s != before.is_superuser)
+        || body.is_active.is_some_and(|a| a != before.is_active);
     let patch = UserPatch {
         email: body.email,
         is_active: body.is_active,
         is_superuser: body.is_superuser,
         full_name: body.full_name,
         hashed_password,
+        password_changed: password_set.then_some(None),
     };
-    apply_patch(&state, id, patch, CONFLICT).await.map(Json)
+    let updated = apply_patch(&state, id, patch, CONFLICT).await?;
+    if privileges_changed {
+        Audit::new(Action::PrivilegesChanged, "success", client)
+            .actor(admin.id)
+            .target(id)
+            .reason(match (updated.is_superuser, updated.is_active) {
+                (true, true) => "superuser_active",
+                (true, false) => "superuser_inactive",
+                (false, true) => "user_active",
+                (false, false) => "user_inactive",
+            })
+            .emit();
+    }
+    if password_set {
+        Audit::new(Action::PasswordChange, "success", client)
+            .actor(admin.id)
+            .target(id)
+            .reason("by_admin")
+            .emit();
+        Audit::new(Action::TokenRevoked, "success", client)
+            .actor(admin.id)
+            .target(id)
+            .reason("password_change")
+            .emit();
+    }
+    Ok(Json(updated))
 }
 
 /// Delete a user.
@@ -328,6 +395,7 @@ pub async fn update_user(
 pub async fn delete_user(
     Superuser(admin): Superuser,
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     PathId(id, ..): PathId<UserIdParam>,
 ) -> Result<Json<Message>, ApiError> {
     if state.db.user_by_id(id).await?.is_none() {
@@ -339,5 +407,9 @@ pub async fn delete_user(
         ));
     }
     delete_with_items(&state, id).await?;
+    Audit::new(Action::UserDeleted, "success", client)
+        .actor(admin.id)
+        .target(id)
+        .emit();
     Ok(Json(Message::new("User deleted successfully")))
 }

@@ -69,7 +69,7 @@ pub async fn test_email(
 
 /// Health check.
 #[utoipa::path(get, path = "/api/v1/utils/health-check/", tag = "utils", operation_id = "utils-health_check",
-    responses((status = 200, body = bool)))]
+    responses((status = 200, body = bool, content_type = "application/json")))]
 pub async fn health_check() -> Json<bool> {
     Json(true)
 }

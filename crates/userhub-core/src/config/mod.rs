@@ -13,6 +13,7 @@ mod source;
 pub use error::ConfigError;
 pub use secret::Secret;
 pub use settings::{
-    DatabaseSettings, Environment, MailSettings, RateLimitSettings, ServerSettings, Settings,
+    ConnectionSettings, DatabaseSettings, Environment, MailSettings, RateLimitSettings,
+    ServerSettings, Settings, optional_secs,
 };
 pub use source::ConfigSource;

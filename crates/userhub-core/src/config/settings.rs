@@ -13,6 +13,38 @@ use crate::Email;
 /// The placeholder the reference ships; refused outside development.
 pub const PLACEHOLDER: &str = "changethis";
 
+/// Well-known placeholder secrets: refused outside development, and in
+/// development refused as `SECRET_KEY` unless the listener is loopback.
+pub const KNOWN_PLACEHOLDERS: &[&str] = &[
+    PLACEHOLDER,
+    "changeme",
+    "change-me",
+    "change_me",
+    "changeit",
+    "secret",
+    "secret-key",
+    "secret_key",
+    "secretkey",
+    "your-secret-key",
+    "your_secret_key",
+    "mysecret",
+    "password",
+    "default",
+    "test",
+    "dev",
+];
+
+/// Shortest `SECRET_KEY` (and previous key) accepted outside development,
+/// in bytes: HS256 keys shorter than the hash are brute-forceable.
+pub const MIN_SECRET_KEY_BYTES: usize = 32;
+
+/// Whether `value` is one of [`KNOWN_PLACEHOLDERS`] (ignoring case and
+/// surrounding space).
+pub fn is_known_placeholder(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    KNOWN_PLACEHOLDERS.contains(&v.as_str())
+}
+
 /// `development` (local, relaxed) or a deployed environment (strict).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Environment {
@@ -40,6 +72,12 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// `USERHUB_SHUTDOWN_TIMEOUT_SECONDS`: drain deadline after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// `USERHUB_SHUTDOWN_DELAY_SECONDS`: after SIGTERM, how long `/readyz`
+    /// fails while requests are still served, before the drain. `None`:
+    /// the subcommand's default (5 s for `api` and `web`, 0 for `serve`).
+    pub shutdown_delay: Option<Duration>,
+    /// Connection limits of the listener.
+    pub connections: ConnectionSettings,
     /// `USERHUB_REQUEST_TIMEOUT_SECONDS`.
     pub request_timeout: Duration,
     /// `USERHUB_BODY_LIMIT_BYTES`.
@@ -50,6 +88,31 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// `USERHUB_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Limits on client connections (shared by `serve`, `api` and `web`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// `USERHUB_HEADER_READ_TIMEOUT_SECONDS`: a new connection must deliver
+    /// a complete request head within it, and so must a keep-alive
+    /// connection once it starts sending the next request.
+    pub header_read_timeout: Duration,
+    /// `USERHUB_KEEPALIVE_TIMEOUT_SECONDS`: an idle keep-alive connection
+    /// (no request in progress) is closed after it.
+    pub keepalive_timeout: Duration,
+    /// `USERHUB_MAX_CONNECTIONS`: connections served at once; further
+    /// clients wait in the listen backlog (never refused by a crash).
+    pub max_connections: usize,
+}
+
+impl ConnectionSettings {
+    pub fn load(src: &ConfigSource) -> Result<Self, ConfigError> {
+        Ok(Self {
+            header_read_timeout: secs(src, "USERHUB_HEADER_READ_TIMEOUT_SECONDS", 10)?,
+            keepalive_timeout: secs(src, "USERHUB_KEEPALIVE_TIMEOUT_SECONDS", 75)?,
+            max_connections: positive(src, "USERHUB_MAX_CONNECTIONS", 4096)?,
+        })
+    }
 }
 
 /// Database connection and pool.
@@ -98,6 +161,9 @@ pub struct RateLimitSettings {
     pub ip_burst: u32,
     /// `USERHUB_IP_REFILL_PER_SECOND`.
     pub ip_refill_per_second: f64,
+    /// `USERHUB_RECOVERY_EMAILS_PER_HOUR`: password-recovery emails one
+    /// recipient may receive per hour (per replica).
+    pub recovery_emails_per_hour: u32,
 }
 
 /// Everything the service needs to run.
@@ -108,6 +174,9 @@ pub struct Settings {
     /// `USERHUB_DATA_DIR`: SQLite database and the generated development key.
     pub data_dir: PathBuf,
     pub secret_key: Secret,
+    /// `SECRET_KEYS_PREVIOUS`: keys that still verify tokens (rotation),
+    /// never sign.
+    pub previous_secret_keys: Vec<Secret>,
     /// True when `SECRET_KEY` was generated (development only).
     pub secret_key_generated: bool,
     pub access_token_expire_minutes: i64,
@@ -189,6 +258,8 @@ impl Settings {
         let server = ServerSettings {
             bind,
             shutdown_timeout: secs(src, "USERHUB_SHUTDOWN_TIMEOUT_SECONDS", 20)?,
+            shutdown_delay: optional_secs(src, "USERHUB_SHUTDOWN_DELAY_SECONDS")?,
+            connections: ConnectionSettings::load(src)?,
             request_timeout: secs(src, "USERHUB_REQUEST_TIMEOUT_SECONDS", 30)?,
             body_limit_bytes: src.parse_or(
                 "USERHUB_BODY_LIMIT_BYTES",
@@ -233,6 +304,7 @@ impl Settings {
             login_failure_window: secs(src, "USERHUB_LOGIN_FAILURE_WINDOW_SECONDS", 900)?,
             ip_burst: positive(src, "USERHUB_IP_BURST", 300)? as u32,
             ip_refill_per_second: src.parse_or("USERHUB_IP_REFILL_PER_SECOND", 1.0, "a number")?,
+            recovery_emails_per_hour: positive(src, "USERHUB_RECOVERY_EMAILS_PER_HOUR", 5)? as u32,
         };
         if !(rate_limit.ip_refill_per_second > 0.0 && rate_limit.ip_refill_per_second.is_finite()) {
             return Err(ConfigError::new(
@@ -266,6 +338,11 @@ impl Settings {
             environment,
             data_dir,
             secret_key,
+            previous_secret_keys: src
+                .list("SECRET_KEYS_PREVIOUS")
+                .into_iter()
+                .map(Secret::new)
+                .collect(),
             secret_key_generated,
             frontend_host,
             first_superuser,
@@ -276,7 +353,46 @@ impl Settings {
             rate_limit,
         };
         settings.refuse_placeholders(src)?;
+        settings.refuse_weak_keys()?;
         Ok(settings)
+    }
+
+    /// Outside development `SECRET_KEY` and every previous key must be at
+    /// least [`MIN_SECRET_KEY_BYTES`] long; in development a known
+    /// placeholder key is only allowed on a loopback listener.
+    fn refuse_weak_keys(&self) -> Result<(), ConfigError> {
+        if self.environment.is_development() {
+            if is_known_placeholder(self.secret_key.expose())
+                && !self.server.bind.ip().is_loopback()
+            {
+                return Err(ConfigError::new(
+                    "SECRET_KEY",
+                    format!(
+                        "is a known placeholder and USERHUB_BIND ({}) is not a loopback address; set a real secret (openssl rand -base64 32) or bind to 127.0.0.1",
+                        self.server.bind
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        let short = |var: &str, len: usize| {
+            ConfigError::new(
+                var,
+                format!(
+                    "must be at least {MIN_SECRET_KEY_BYTES} bytes outside development, got {len} (for example: openssl rand -base64 32)"
+                ),
+            )
+        };
+        let len = self.secret_key.expose().len();
+        if len < MIN_SECRET_KEY_BYTES || is_known_placeholder(self.secret_key.expose()) {
+            return Err(short("SECRET_KEY", len));
+        }
+        for key in &self.previous_secret_keys {
+            if key.expose().len() < MIN_SECRET_KEY_BYTES {
+                return Err(short("SECRET_KEYS_PREVIOUS", key.expose().len()));
+            }
+        }
+        Ok(())
     }
 
     /// Outside development, the reference's placeholder secret is refused.
@@ -327,6 +443,20 @@ fn secs(src: &ConfigSource, var: &str, default: u64) -> Result<Duration, ConfigE
         ));
     }
     Ok(Duration::from_secs_f64(v))
+}
+
+/// A duration that may be zero; `None` when unset.
+pub fn optional_secs(src: &ConfigSource, var: &str) -> Result<Option<Duration>, ConfigError> {
+    let Some(raw) = src.raw(var) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Ok(Some(Duration::from_secs_f64(v))),
+        _ => Err(ConfigError::new(
+            var,
+            format!("expected a number of seconds (0 or more), got {raw:?}"),
+        )),
+    }
 }
 
 fn positive(src: &ConfigSource, var: &str, default: usize) -> Result<usize, ConfigError> {
@@ -398,12 +528,25 @@ fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret, ConfigError> {
             return Ok(Secret::new(key));
         }
     }
-    std::fs::create_dir_all(data_dir).map_err(io_err)?;
+    create_private_dir(data_dir).map_err(io_err)?;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     write_private(&path, &key).map_err(io_err)?;
     Ok(Secret::new(key))
+}
+
+/// `create_dir_all`, the directories it creates `0700` (the data directory
+/// holds the key and the SQLite database).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -427,7 +570,7 @@ mod tests {
         extra: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Settings, ConfigError> {
         let mut pairs = vec![
-            ("SECRET_KEY", "a-real-secret"),
+            ("SECRET_KEY", "a-real-secret-0123456789abcdef0123"),
             ("ENVIRONMENT", "production"),
         ];
         pairs.extend(extra);
@@ -476,6 +619,56 @@ mod tests {
                 .var,
             "DATABASE_URL"
         );
+    }
+
+    #[test]
+    fn short_keys_are_refused_outside_development() {
+        let err = deployed([("SECRET_KEY", "a")]).unwrap_err();
+        assert_eq!(err.var, "SECRET_KEY");
+        assert!(err.message.contains("32 bytes"), "{}", err.message);
+        assert!(deployed([("SECRET_KEY", "k".repeat(31).as_str())]).is_err());
+        assert!(deployed([("SECRET_KEY", "k".repeat(32).as_str())]).is_ok());
+        assert_eq!(
+            deployed([("SECRET_KEYS_PREVIOUS", "short")])
+                .unwrap_err()
+                .var,
+            "SECRET_KEYS_PREVIOUS"
+        );
+        let s = deployed([(
+            "SECRET_KEYS_PREVIOUS",
+            "old-key-one-0123456789abcdef0123456789,old-key-two-0123456789abcdef0123456789",
+        )])
+        .unwrap();
+        assert_eq!(s.previous_secret_keys.len(), 2);
+        // Development keeps short keys working (local use only).
+        let dev = Settings::load(
+            &ConfigSource::from_pairs([("SECRET_KEY", "a"), ("ENVIRONMENT", "local")]),
+            Environment::Development,
+        );
+        assert!(dev.is_ok());
+    }
+
+    #[test]
+    fn placeholder_key_needs_a_loopback_listener_in_development() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir_s = dir.path().to_str().unwrap();
+        let load = |bind: &'static str, key: &'static str| {
+            Settings::load(
+                &ConfigSource::from_pairs([
+                    ("SECRET_KEY", key),
+                    ("USERHUB_BIND", bind),
+                    ("USERHUB_DATA_DIR", dir_s),
+                ]),
+                Environment::Development,
+            )
+        };
+        assert!(load("127.0.0.1:8000", "changethis").is_ok());
+        assert!(load("[::1]:8000", "changethis").is_ok());
+        let err = load("0.0.0.0:8000", "changethis").unwrap_err();
+        assert_eq!(err.var, "SECRET_KEY");
+        assert!(err.message.contains("placeholder"), "{}", err.message);
+        assert!(load("192.0.2.10:8000", "ChangeMe").is_err());
+        assert!(load("0.0.0.0:8000", "a-real-development-key").is_ok());
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! Email addresses: syntactically valid, at most 255 characters, stored and
-//! compared lowercased.
+//! Email addresses: syntactically valid, at most 255 characters, stored
+//! lowercased, and compared through one canonical form (see [`canonical`]).
 
 use std::fmt;
 
 use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::MixedScript;
 
 use super::validation::{ValidationError, check_len};
 
@@ -26,7 +28,19 @@ impl Email {
                 ctx: serde_json::json!({ "reason": reason }),
             });
         }
+        if let Err(reason) = check_single_script(trimmed) {
+            return Err(ValidationError {
+                kind: "value_error",
+                msg: format!("value is not a valid email address: {reason}"),
+                ctx: serde_json::json!({ "reason": reason }),
+            });
+        }
         Ok(Self(trimmed.to_lowercase()))
+    }
+
+    /// The canonical form of this address (see [`canonical`]).
+    pub fn canonical(&self) -> String {
+        canonical(&self.0)
     }
 
     /// Wraps an address read back from storage, as stored (adopted databases
@@ -55,6 +69,32 @@ impl fmt::Debug for Email {
         // Emails are personal data: keep them out of debug logs.
         f.write_str("Email(<redacted>)")
     }
+}
+
+/// The one canonical form of an email address: surrounding whitespace
+/// trimmed, Unicode NFKC, then full Unicode lowercase, then NFKC again (a
+/// lowercase mapping can denormalise). Computed in Rust only, never by SQL
+/// `lower()` (ASCII-only on SQLite, collation-dependent on PostgreSQL), it
+/// is the key of every lookup, of the uniqueness rule and of every
+/// rate-limit and throttle key, identically on both databases.
+pub fn canonical(raw: &str) -> String {
+    let folded: String = raw.trim().nfkc().collect::<String>().to_lowercase();
+    folded.nfkc().collect()
+}
+
+/// Refuses addresses whose local part, or any label of whose domain, mixes
+/// scripts (a Cyrillic `а` among Latin letters): two such addresses could
+/// look identical. Digits, punctuation and combining marks belong to every
+/// script; Han with Hiragana/Katakana or Hangul counts as one script.
+fn check_single_script(s: &str) -> Result<(), &'static str> {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return Ok(());
+    };
+    let single = |part: &str| part.nfkc().collect::<String>().as_str().is_single_script();
+    if !single(local) || !domain.split('.').all(single) {
+        return Err("The email address mixes characters of different scripts.");
+    }
+    Ok(())
 }
 
 fn check_syntax(s: &str) -> Result<(), &'static str> {
@@ -147,6 +187,51 @@ mod tests {
     fn accepts_plus_and_unicode_domain() {
         assert!(Email::parse("first.last+tag@example.co.uk").is_ok());
         assert!(Email::parse("user@bücher.de").is_ok());
+    }
+
+    #[test]
+    fn canonical_form_folds_unicode_case_and_compatibility_forms() {
+        assert_eq!(canonical(" JOSÉ@Example.COM "), "josé@example.com");
+        // Decomposed é and the precomposed one are the same address.
+        assert_eq!(
+            canonical("jose\u{301}@example.com"),
+            canonical("josé@example.com")
+        );
+        // Full-width letters fold to ASCII.
+        assert_eq!(canonical("ＡＢＣ@example.com"), "abc@example.com");
+        // Dotted capital I lowercases to i + combining dot: not `victim`.
+        assert_ne!(
+            canonical("vİctim@example.com"),
+            canonical("victim@example.com")
+        );
+        assert_eq!(
+            canonical("vİctim@example.com"),
+            canonical(&canonical("vİctim@example.com"))
+        );
+        let e = Email::parse("Straße@Example.com").unwrap();
+        assert_eq!(e.canonical(), "straße@example.com");
+    }
+
+    #[test]
+    fn mixed_script_addresses_are_refused() {
+        for bad in [
+            "c\u{430}sey@example.com",
+            "casey@ex\u{430}mple.com",
+            "p\u{430}ypal@example.com",
+        ] {
+            let err = Email::parse(bad).unwrap_err();
+            assert_eq!(err.kind, "value_error", "{bad}");
+            assert!(err.msg.contains("scripts"), "{}", err.msg);
+        }
+        for good in [
+            "casey@example.com",
+            "\u{430}\u{43d}\u{43d}\u{430}@example.com",
+            "user@b\u{fc}cher.de",
+            "\u{5c71}\u{7530}\u{305f}\u{308d}\u{3046}@example.jp",
+            "first.last+tag-1@example.co.uk",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good}");
+        }
     }
 
     proptest! {

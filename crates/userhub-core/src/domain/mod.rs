@@ -7,7 +7,7 @@ mod records;
 mod text;
 mod validation;
 
-pub use email::Email;
+pub use email::{Email, canonical as canonical_email};
 pub use page::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
 pub use password::Password;
 pub use records::{Item, ItemId, ItemPatch, NewItem, NewUser, User, UserId, UserPatch};

@@ -18,6 +18,15 @@ pub struct User {
     pub full_name: Option<FullName>,
     pub hashed_password: String,
     pub created_at: Option<DateTime<Utc>>,
+    /// When the password last changed (Unix microseconds); access tokens
+    /// issued before it are revoked, except [`User::token_exempt`].
+    pub password_changed_at_micros: Option<i64>,
+    /// When the email last changed (Unix microseconds); reset tokens issued
+    /// before it are void.
+    pub email_changed_at_micros: Option<i64>,
+    /// Fingerprint of the access token that made the last password change
+    /// and survives it.
+    pub token_exempt: Option<String>,
 }
 
 /// A stored item.
@@ -49,6 +58,10 @@ pub struct UserPatch {
     pub is_superuser: Option<bool>,
     pub full_name: Option<Option<FullName>>,
     pub hashed_password: Option<String>,
+    /// With `hashed_password`: the password was changed (not merely
+    /// re-hashed), so earlier tokens are revoked, except the access token
+    /// with this fingerprint when it is `Some(Some(..))`.
+    pub password_changed: Option<Option<String>>,
 }
 
 /// An item about to be inserted.
@@ -86,6 +99,9 @@ mod tests {
             full_name: None,
             hashed_password: String::new(),
             created_at: None,
+            password_changed_at_micros: None,
+            email_changed_at_micros: None,
+            token_exempt: None,
         }
     }
 

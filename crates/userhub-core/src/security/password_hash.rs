@@ -2,6 +2,12 @@
 //! p=4), bcrypt verification for adopted hashes, and a bound on how many
 //! hashes run at once so that a login storm cannot starve other requests or
 //! blow up memory (each argon2 run holds 64 MiB).
+//!
+//! Verifications (logins) have priority over new hashes (signup, password
+//! changes, re-hashing): a hash must first take one of at most half the
+//! permits (rounded down, at least one), so with two or more permits a queue
+//! of signups can never hold them all and a login waits only for other
+//! logins.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,6 +54,8 @@ pub enum Verification {
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    /// Taken before `permits` by hashes (not verifications).
+    hash_permits: Arc<Semaphore>,
     on_duration: Option<Observer>,
 }
 
@@ -64,8 +72,10 @@ impl std::fmt::Debug for PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(max_concurrent: usize) -> Self {
+        let max_concurrent = max_concurrent.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            permits: Arc::new(Semaphore::new(max_concurrent)),
+            hash_permits: Arc::new(Semaphore::new((max_concurrent / 2).max(1))),
             on_duration: None,
         }
     }
@@ -80,7 +90,8 @@ impl PasswordHasher {
     /// Hashes `password` as argon2id with the production parameters.
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
         let password = password.to_owned();
-        self.run("hash", move || hash_blocking(&password)).await?
+        self.run("hash", true, move || hash_blocking(&password))
+            .await?
     }
 
     /// Checks `password` against `stored` (argon2 or bcrypt PHC string).
@@ -88,7 +99,7 @@ impl PasswordHasher {
     pub async fn verify(&self, password: &str, stored: &str) -> Result<Verification, HashError> {
         let password = password.to_owned();
         let stored = stored.to_owned();
-        self.run("verify", move || verify_blocking(&password, &stored))
+        self.run("verify", false, move || verify_blocking(&password, &stored))
             .await
     }
 
@@ -101,8 +112,19 @@ impl PasswordHasher {
     async fn run<T: Send + 'static>(
         &self,
         op: &'static str,
+        low_priority: bool,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let hash_permit = if low_priority {
+            Some(
+                Arc::clone(&self.hash_permits)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| HashError::Closed)?,
+            )
+        } else {
+            None
+        };
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
@@ -112,7 +134,7 @@ impl PasswordHasher {
         // gone, request timeout) must not free it while the 64 MiB hash
         // still runs, or the limit no longer bounds memory.
         let out = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _permits = (permit, hash_permit);
             f()
         })
         .await?;
@@ -263,6 +285,34 @@ mod tests {
         })
         .await
         .expect("the permit comes back when the hash ends");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_hashes_leave_a_permit_for_verifications() {
+        let hasher = PasswordHasher::new(2);
+        // Many hashes queued (signup spam): at most one permit goes to them.
+        let hashes: Vec<_> = (0..6)
+            .map(|_| {
+                let h = hasher.clone();
+                tokio::spawn(async move { h.hash("signup-spam-1").await })
+            })
+            .collect();
+        while hasher.permits.available_permits() == 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert_eq!(hasher.permits.available_permits(), 1);
+        // A verification gets the other permit at once, not after the queue.
+        let permit = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            Arc::clone(&hasher.permits).acquire_owned(),
+        )
+        .await
+        .expect("a permit is free for logins")
+        .unwrap();
+        drop(permit);
+        for h in hashes {
+            h.abort();
+        }
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! JWTs, interoperable with the reference in both directions: HS256 with
 //! `SECRET_KEY`; access tokens carry `sub` (user id) and integer `exp`;
 //! password-reset tokens carry `sub` (email), `nbf` and a float `exp`.
+//! Userhub adds a float `iat` (microsecond precision) to both; tokens without
+//! it (the reference's) are dated from `exp` minus the lifetime (access) or
+//! `nbf` (reset). Tokens are signed with the current key and verified with
+//! it or any of the previous keys (rotation).
 
 use std::fmt;
 
@@ -27,13 +31,14 @@ pub struct AccessClaims {
     pub sub: String,
     pub exp: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
+    pub iat: Option<f64>,
 }
 
 #[derive(Serialize)]
 struct ResetClaimsOut<'a> {
     exp: f64,
     nbf: i64,
+    iat: f64,
     sub: &'a str,
 }
 
@@ -43,13 +48,48 @@ struct AnyClaims {
     sub: Option<String>,
     exp: Option<f64>,
     nbf: Option<f64>,
+    iat: Option<f64>,
+}
+
+/// A valid access token: whose it is, when it was issued and expires, and
+/// its fingerprint (for revocation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAccess {
+    pub user_id: Uuid,
+    /// Unix microseconds: the `iat` claim, else `exp` minus the lifetime.
+    pub issued_at_micros: i64,
+    pub expires_at_micros: i64,
+    pub fingerprint: String,
+}
+
+/// A valid password-reset token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedReset {
+    pub email: String,
+    /// Unix microseconds: `iat`, else `nbf`, else `exp` minus the lifetime.
+    pub issued_at_micros: i64,
+}
+
+/// SHA-256 of a token, hex: how revocations and exemptions name a token
+/// without storing it.
+pub fn token_fingerprint(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn micros(secs: f64) -> i64 {
+    (secs * 1e6).round() as i64
 }
 
 /// Signing and verification keys plus token lifetimes.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The current key first, then the previous ones.
+    decoding: Vec<DecodingKey>,
     access_ttl: Duration,
     reset_ttl: Duration,
 }
@@ -66,9 +106,21 @@ impl fmt::Debug for TokenKeys {
 
 impl TokenKeys {
     pub fn new(secret: &[u8], access_ttl: Duration, reset_ttl: Duration) -> Self {
+        Self::with_previous(secret, &[], access_ttl, reset_ttl)
+    }
+
+    /// Signs with `secret`; also accepts tokens signed with `previous` keys.
+    pub fn with_previous(
+        secret: &[u8],
+        previous: &[&[u8]],
+        access_ttl: Duration,
+        reset_ttl: Duration,
+    ) -> Self {
+        let mut decoding = vec![DecodingKey::from_secret(secret)];
+        decoding.extend(previous.iter().map(|k| DecodingKey::from_secret(k)));
         Self {
             encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            decoding,
             access_ttl,
             reset_ttl,
         }
@@ -84,23 +136,39 @@ impl TokenKeys {
         let claims = AccessClaims {
             sub: user_id.to_string(),
             exp: (now + self.access_ttl).timestamp(),
-            iat: Some(now.timestamp()),
+            iat: Some(now.timestamp_micros() as f64 / 1e6),
         };
         self.encode(&claims)
     }
 
     /// Verifies an access token and returns the user id it names.
     pub fn verify_access(&self, token: &str) -> Result<Uuid, TokenError> {
+        self.verify_access_token(token).map(|v| v.user_id)
+    }
+
+    /// Verifies an access token and returns what revocation checks need.
+    pub fn verify_access_token(&self, token: &str) -> Result<VerifiedAccess, TokenError> {
         let claims = self.decode(token)?;
         // A reset token has `nbf` and an email subject: not an access token.
         if claims.nbf.is_some() {
             return Err(TokenError::WrongKind);
         }
-        claims
+        let user_id = claims
             .sub
             .as_deref()
             .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or(TokenError::WrongKind)
+            .ok_or(TokenError::WrongKind)?;
+        let exp = claims.exp.ok_or(TokenError::Invalid)?;
+        let issued = match claims.iat {
+            Some(iat) if iat.is_finite() => iat,
+            _ => exp - self.access_ttl.num_seconds() as f64,
+        };
+        Ok(VerifiedAccess {
+            user_id,
+            issued_at_micros: micros(issued),
+            expires_at_micros: micros(exp),
+            fingerprint: token_fingerprint(token),
+        })
     }
 
     /// Mints a password-reset token for `email` (float `exp`, like the reference).
@@ -110,18 +178,33 @@ impl TokenKeys {
         self.encode(&ResetClaimsOut {
             exp,
             nbf: now.timestamp(),
+            iat: now.timestamp_micros() as f64 / 1e6,
             sub: email,
         })
     }
 
     /// Verifies a password-reset token and returns the email it names.
     pub fn verify_reset(&self, token: &str) -> Result<String, TokenError> {
+        self.verify_reset_token(token).map(|v| v.email)
+    }
+
+    /// Verifies a password-reset token and returns its email and issue time.
+    pub fn verify_reset_token(&self, token: &str) -> Result<VerifiedReset, TokenError> {
         let claims = self.decode(token)?;
         let sub = claims.sub.ok_or(TokenError::Invalid)?;
         if !sub.contains('@') {
             return Err(TokenError::WrongKind);
         }
-        Ok(sub)
+        let exp = claims.exp.ok_or(TokenError::Invalid)?;
+        let issued = claims
+            .iat
+            .filter(|v| v.is_finite())
+            .or(claims.nbf.filter(|v| v.is_finite()))
+            .unwrap_or(exp - self.reset_ttl.num_seconds() as f64);
+        Ok(VerifiedReset {
+            email: sub,
+            issued_at_micros: micros(issued),
+        })
     }
 
     fn encode<T: Serialize>(&self, claims: &T) -> String {
@@ -136,9 +219,12 @@ impl TokenKeys {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<AnyClaims>(token, &self.decoding, &validation)
-            .map_err(|_| TokenError::Invalid)?;
-        let claims = data.claims;
+        let claims = self
+            .decoding
+            .iter()
+            .find_map(|key| jsonwebtoken::decode::<AnyClaims>(token, key, &validation).ok())
+            .ok_or(TokenError::Invalid)?
+            .claims;
         let now = Utc::now().timestamp_micros() as f64 / 1e6;
         let exp = claims.exp.ok_or(TokenError::Invalid)?;
         if !exp.is_finite() || exp <= now {
@@ -222,6 +308,57 @@ mod tests {
         assert!(json["exp"].is_f64(), "{json}");
         assert!(json["nbf"].is_i64(), "{json}");
         assert_eq!(keys().verify_reset(&token).unwrap(), "a@example.com");
+    }
+
+    #[test]
+    fn issue_times_come_from_iat_else_exp_minus_lifetime() {
+        let id = Uuid::new_v4();
+        let before = Utc::now().timestamp_micros();
+        let ours = keys()
+            .verify_access_token(&keys().issue_access(id))
+            .unwrap();
+        assert!((before..=Utc::now().timestamp_micros()).contains(&ours.issued_at_micros));
+        let exp = Utc::now().timestamp() + 60;
+        let token = sign(b"s3cret", &format!(r#"{{"exp":{exp},"sub":"{id}"}}"#));
+        let theirs = keys().verify_access_token(&token).unwrap();
+        assert_eq!(theirs.issued_at_micros, (exp - 300) * 1_000_000);
+        assert_eq!(theirs.fingerprint, token_fingerprint(&token));
+        assert_eq!(theirs.fingerprint.len(), 64);
+        let now = Utc::now().timestamp();
+        let reset = sign(
+            b"s3cret",
+            &format!(
+                r#"{{"exp":{},"nbf":{now},"sub":"a@example.com"}}"#,
+                now + 60
+            ),
+        );
+        assert_eq!(
+            keys().verify_reset_token(&reset).unwrap().issued_at_micros,
+            now * 1_000_000
+        );
+    }
+
+    #[test]
+    fn previous_keys_verify_but_never_sign() {
+        let id = Uuid::new_v4();
+        let old = keys().issue_access(id);
+        let rotated = TokenKeys::with_previous(
+            b"new-key",
+            &[b"s3cret"],
+            Duration::minutes(5),
+            Duration::hours(48),
+        );
+        assert_eq!(rotated.verify_access(&old).unwrap(), id);
+        let fresh = rotated.issue_access(id);
+        assert_eq!(
+            keys().verify_access(&fresh).unwrap_err(),
+            TokenError::Invalid
+        );
+        let only_new = TokenKeys::new(b"new-key", Duration::minutes(5), Duration::hours(48));
+        assert_eq!(
+            only_new.verify_access(&old).unwrap_err(),
+            TokenError::Invalid
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl TestPostgres {
             running: false,
             dir: Some(dir),
         };
-        cluster.start_server(&socket_dir, options.start_timeout)?;
+        cluster.start_server(&socket_dir, options.start_timeout, None)?;
         cluster.watchdog = Some(watchdog::spawn(
             &cluster.run_as,
             &cluster.pg_ctl,
@@ -96,12 +96,23 @@ impl TestPostgres {
             .unwrap_or(Path::new("/"))
     }
 
-    fn start_server(&mut self, socket_dir: &Path, timeout: Duration) -> Result<(), PostgresError> {
+    /// Starts the server on `port`, or on a free port (retrying when another
+    /// process grabs it first).
+    fn start_server(
+        &mut self,
+        socket_dir: &Path,
+        timeout: Duration,
+        port: Option<u16>,
+    ) -> Result<(), PostgresError> {
         let log = self.dir().join("postgres.log");
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let port = free_port()?;
+            let fixed = port.is_some();
+            let port = match port {
+                Some(port) => port,
+                None => free_port()?,
+            };
             let server_options = format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
                 socket_dir.display()
@@ -127,7 +138,7 @@ impl TestPostgres {
             let log_tail = tail(&log, 40);
             let port_taken =
                 log_tail.contains("could not bind") || log_tail.contains("already in use");
-            if port_taken && attempt < PORT_ATTEMPTS {
+            if port_taken && !fixed && attempt < PORT_ATTEMPTS {
                 tracing::warn!(port, "port taken before PostgreSQL could bind it; retrying");
                 continue;
             }
@@ -159,6 +170,26 @@ impl TestPostgres {
 
     /// Stop the server now (`pg_ctl stop -m fast`); dropping does this too.
     pub fn stop(&mut self) -> Result<(), PostgresError> {
+        self.stop_mode("fast")
+    }
+
+    /// Stop the server as a crash would (`pg_ctl stop -m immediate`): every
+    /// connection is cut at once, no checkpoint; [`Self::restart`] recovers.
+    pub fn stop_immediate(&mut self) -> Result<(), PostgresError> {
+        self.stop_mode("immediate")
+    }
+
+    /// Start a stopped cluster again, on the same port (clients reconnect
+    /// to the URL they had).
+    pub fn restart(&mut self) -> Result<(), PostgresError> {
+        if self.running {
+            return Ok(());
+        }
+        let socket_dir = self.dir().join("sock");
+        self.start_server(&socket_dir, Duration::from_secs(60), Some(self.port))
+    }
+
+    fn stop_mode(&mut self, mode: &str) -> Result<(), PostgresError> {
         if !self.running {
             return Ok(());
         }
@@ -169,7 +200,7 @@ impl TestPostgres {
             .current_dir(self.dir())
             .arg("-D")
             .arg(&self.data_dir)
-            .args(["-m", "fast", "-w", "-t", "30", "stop"])
+            .args(["-m", mode, "-w", "-t", "30", "stop"])
             .output()
             .map_err(|e| PostgresError::io(format!("running {} stop", self.pg_ctl.display()), e))?;
         if !output.status.success() {

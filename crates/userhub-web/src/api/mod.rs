@@ -141,6 +141,11 @@ impl ApiClient {
         .await
     }
 
+    /// Revokes the caller's token at the API (Userhub's `POST /logout`).
+    pub async fn logout(&self, caller: &Caller) -> Result<Message, ApiError> {
+        self.send(caller, Method::POST, "/logout", None).await
+    }
+
     pub async fn me(&self, caller: &Caller) -> Result<UserPublic, ApiError> {
         self.send(caller, Method::GET, "/users/me", None).await
     }

@@ -66,7 +66,14 @@ pub async fn login(
 }
 
 #[instrument(name = "web.form", skip_all, fields(route = "/logout"))]
-pub async fn logout(visit: Visit) -> Response {
+pub async fn logout(State(state): State<WebState>, visit: Visit) -> Response {
+    // Revoke the token server-side first: a copy of the cookie (or the
+    // token) replayed after logging out is then refused by every replica.
+    if visit.caller.token.is_some()
+        && let Err(e) = state.api.logout(&visit.caller).await
+    {
+        tracing::info!(error = %e, "token revocation at logout failed (token already invalid?)");
+    }
     visit.session.log_out(Some(crate::session::Flash {
         kind: FlashKind::Info,
         text: "You have been logged out.".to_owned(),

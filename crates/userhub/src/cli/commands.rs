@@ -6,9 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use userhub::server::{Limits, ShutdownPlan};
 use userhub::{Application, Mode, healthcheck, shutdown, superuser};
+use userhub_api::routes::ops::Draining;
 use userhub_core::Email;
-use userhub_core::config::{ConfigError, ConfigSource, Environment, Settings};
+use userhub_core::config::{
+    ConfigError, ConfigSource, ConnectionSettings, Environment, Settings, optional_secs,
+};
 use userhub_storage::Database;
 use userhub_telemetry::{AdminServer, Metrics, TelemetryGuard, TelemetrySettings, error_chain};
 
@@ -90,10 +94,17 @@ async fn serve(cli: &Cli, default_env: Environment, mode: Mode) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let (telemetry, telemetry_settings) = match init_telemetry(&source, &settings.environment) {
+    let (telemetry, mut telemetry_settings) = match init_telemetry(&source, &settings.environment) {
         Ok(t) => t,
         Err(code) => return code,
     };
+    if mode == Mode::AllInOne && !telemetry_settings.admin_bind_configured {
+        // `serve` is the local all-in-one: like its listener, its metrics
+        // stay on loopback unless USERHUB_ADMIN_BIND says otherwise.
+        telemetry_settings
+            .admin_bind
+            .set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
     let shutdown = shutdown::signal();
     let web = match mode {
         Mode::AllInOne => match userhub_web::WebSettings::load(
@@ -284,18 +295,8 @@ async fn web(cli: &Cli) -> ExitCode {
             source.raw("ENVIRONMENT"),
             Some("development" | "dev" | "local")
         );
-    let drain = match source.parse_or(
-        "USERHUB_SHUTDOWN_TIMEOUT_SECONDS",
-        20.0,
-        "a number of seconds",
-    ) {
-        Ok(secs) if secs > 0.0 && f64::is_finite(secs) => Duration::from_secs_f64(secs),
-        Ok(_) => {
-            return config_error(&ConfigError::new(
-                "USERHUB_SHUTDOWN_TIMEOUT_SECONDS",
-                "must be a positive number of seconds",
-            ));
-        }
+    let (limits, plan) = match web_transport(&source) {
+        Ok(transport) => transport,
         Err(e) => return config_error(&e),
     };
     let bind = match userhub::web::bind_address(&source, development) {
@@ -313,7 +314,9 @@ async fn web(cli: &Cli) -> ExitCode {
     };
     let api_url = settings.api_url.clone().unwrap_or_default();
     let metrics = Metrics::http_only();
-    let router = match userhub::web::standalone_router(settings, metrics.clone()) {
+    let draining = plan.draining.clone();
+    let router = match userhub::web::standalone_router(settings, metrics.clone(), draining.clone())
+    {
         Ok(router) => router,
         Err(e) => return config_error(&e),
     };
@@ -321,15 +324,17 @@ async fn web(cli: &Cli) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {bind}"), &e),
     };
-    let admin = match bind_admin(&telemetry_settings)
-        .await
-        .and_then(|l| start_admin(l, || userhub::web::standalone_admin_router(metrics)))
-    {
+    let admin = match bind_admin(&telemetry_settings).await.and_then(|l| {
+        start_admin(l, || {
+            userhub::web::standalone_admin_router(metrics, draining)
+        })
+    }) {
         Ok(admin) => admin,
         Err(code) => return code,
     };
     tracing::info!(address = %bind, admin_address = %telemetry_settings.admin_bind, api_url = %api_url, version = env!("CARGO_PKG_VERSION"), "web UI listening");
-    let result = userhub::web::run_standalone(router, listener, drain, shutdown::signal()).await;
+    let result =
+        userhub::web::run_standalone(router, listener, limits, plan, shutdown::signal()).await;
     if let Some(admin) = admin {
         admin.stop();
     }
@@ -338,4 +343,34 @@ async fn web(cli: &Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail("server failed", &e),
     }
+}
+
+/// `userhub web`'s listener limits and shutdown, from the same variables
+/// as the API's (`USERHUB_MAX_CONNECTIONS`, `USERHUB_SHUTDOWN_DELAY_SECONDS`, …).
+fn web_transport(source: &ConfigSource) -> Result<(Limits, ShutdownPlan), ConfigError> {
+    let positive_secs = |var: &str, default: f64| -> Result<Duration, ConfigError> {
+        match source.parse_or(var, default, "a number of seconds")? {
+            secs if secs > 0.0 && f64::is_finite(secs) => Ok(Duration::from_secs_f64(secs)),
+            _ => Err(ConfigError::new(
+                var,
+                "must be a positive number of seconds",
+            )),
+        }
+    };
+    let limits = Limits {
+        connections: ConnectionSettings::load(source)?,
+        body_limit_bytes: source.parse_or(
+            "USERHUB_BODY_LIMIT_BYTES",
+            1024 * 1024,
+            "a number of bytes",
+        )?,
+        body_timeout: positive_secs("USERHUB_REQUEST_TIMEOUT_SECONDS", 30.0)?,
+    };
+    let plan = ShutdownPlan {
+        draining: Draining::default(),
+        delay: optional_secs(source, "USERHUB_SHUTDOWN_DELAY_SECONDS")?
+            .unwrap_or(userhub::app::DEFAULT_SHUTDOWN_DELAY),
+        drain: positive_secs("USERHUB_SHUTDOWN_TIMEOUT_SECONDS", 20.0)?,
+    };
+    Ok((limits, plan))
 }

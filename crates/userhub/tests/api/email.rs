@@ -115,6 +115,46 @@ async fn recovery_email_and_reset(b: Backend) {
     );
 }
 
+/// One inbox gets at most the configured number of recovery emails, and
+/// the answer stays the same for throttled, known and unknown addresses.
+async fn recovery_emails_are_throttled_per_recipient(b: Backend) {
+    let sink = SmtpSink::start().await.unwrap();
+    let app = TestApp::builder(b)
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", &sink.port().to_string())
+        .env("SMTP_TLS", "false")
+        .env("EMAILS_FROM_EMAIL", "noreply@userhub.test")
+        .env("USERHUB_RECOVERY_EMAILS_PER_HOUR", "2")
+        .start()
+        .await;
+    let (email, ..) = app.new_user("flooded").await;
+    for i in 0..8 {
+        let target = if i % 2 == 0 {
+            email.clone()
+        } else {
+            email.to_uppercase()
+        };
+        let (status, body) = send(app.post(&format!("/api/v1/password-recovery/{target}"))).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!({ "message": RECOVERY }))
+        );
+    }
+    for _ in 0..3 {
+        let (status, body) =
+            send(app.post("/api/v1/password-recovery/nobody-here@example.com")).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!({ "message": RECOVERY }))
+        );
+    }
+    sink.wait_for(2, Duration::from_secs(10))
+        .await
+        .expect("two recovery emails");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 2, "the rest were throttled");
+}
+
 async fn recovery_without_mail_still_answers(b: Backend) {
     let app = TestApp::start(b).await;
     let (status, body) = send(app.post(&format!("/api/v1/password-recovery/{ADMIN_EMAIL}"))).await;
@@ -252,8 +292,44 @@ async fn new_account_email_has_no_password(b: Backend) {
     );
 }
 
+/// Without `EMAILS_FROM_NAME`, the sender's display name is
+/// `PROJECT_NAME`, as in the reference.
+async fn from_header_carries_the_project_name(b: Backend) {
+    let sink = SmtpSink::start().await.unwrap();
+    let app = TestApp::builder(b)
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", &sink.port().to_string())
+        .env("SMTP_TLS", "false")
+        .env("EMAILS_FROM_EMAIL", "noreply@userhub.test")
+        .env("PROJECT_NAME", "Acme Hub")
+        .start()
+        .await;
+    let admin = bearer(&app.admin_token().await);
+    let (status, _) = send(
+        app.post("/api/v1/utils/test-email/?email_to=someone@example.com")
+            .header("Authorization", &admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let messages = sink
+        .wait_for(1, Duration::from_secs(10))
+        .await
+        .expect("the test email");
+    let data = messages[0].data_str();
+    let from = data
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("from:"))
+        .unwrap_or_else(|| panic!("no From header: {data}"));
+    assert!(
+        from.contains("Acme Hub") && from.contains("<noreply@userhub.test>"),
+        "{from}"
+    );
+}
+
 on_both_backends!(
+    from_header_carries_the_project_name,
     recovery_email_and_reset,
+    recovery_emails_are_throttled_per_recipient,
     recovery_without_mail_still_answers,
     recovery_html_content,
     test_email_outcomes,

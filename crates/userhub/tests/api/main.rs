@@ -5,10 +5,15 @@
 
 mod adoption;
 mod auth;
+mod contract;
 mod email;
 mod items;
 mod lifecycle;
+mod outage;
 mod rate_limit;
+mod replicas;
+mod security;
 mod support;
+mod transport;
 mod users;
 mod validation;

@@ -79,6 +79,8 @@ impl Builder {
             ("FIRST_SUPERUSER_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("FRONTEND_HOST".into(), "http://frontend.test".into()),
             ("USERHUB_DB_POOL_SIZE".into(), "5".into()),
+            // Tests stop servers often; the SIGTERM delay has its own tests.
+            ("USERHUB_SHUTDOWN_DELAY_SECONDS".into(), "0".into()),
         ];
         for (k, v) in &self.env {
             pairs.retain(|(pk, _)| pk != k);

@@ -78,7 +78,7 @@ pub fn apt_install(packages: &[&str]) -> Result<()> {
 }
 
 /// `apt-get` as root, or through `sudo -n` for a non-root user (hosted CI runners).
-fn apt_get() -> Command {
+pub fn apt_get() -> Command {
     let is_root = capture(Command::new("id").arg("-u")).is_ok_and(|uid| uid == "0");
     let mut command = if is_root || which("sudo").is_none() {
         Command::new("apt-get")

@@ -162,6 +162,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let bound = if short { short_bound } else { full_bound };
     let started = Instant::now();
     let commit = report::commit();
+    let load_average = report::load_average();
     let tools = venv::ensure()?;
     haproxy::ensure_installed()?;
     let work = tempfile::Builder::new().prefix(&format!("userhub-drill-{name}-")).tempdir()?;
@@ -184,6 +185,7 @@ pub fn run(args: &[String]) -> Result<()> {
         commit,
         binary: source.label(),
         wall_seconds: wall.as_secs_f64(),
+        load_average,
         passed: outcome.targets.iter().all(|t| t.passed),
         targets: outcome.targets,
         runs: outcome.runs,

@@ -18,8 +18,8 @@ use crate::rig::{api, k6, pg, stack};
 
 /// The sustainable rate: writes + reads per second. The stress test
 /// (docs/load.md) holds the SLOs well beyond this on this machine.
-const WRITES: u32 = 20;
-const READS: u32 = 40;
+const WRITES: u32 = 10;
+const READS: u32 = 20;
 const FACTOR: u32 = 10;
 /// Bounded memory: each replica's peak RSS.
 const RSS_BOUND_MIB: u64 = 256;
@@ -69,7 +69,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             ("BASELINE_SECONDS", baseline.to_string()),
             ("OVERLOAD_SECONDS", overload.to_string()),
             ("RECOVERY_SECONDS", recovery.to_string()),
-            ("MAX_VUS", "600".to_owned()),
+            ("MAX_VUS", "400".to_owned()),
             ("REQUEST_TIMEOUT", "10s".to_owned()),
         ]
         .into_iter()

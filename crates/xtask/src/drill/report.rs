@@ -71,10 +71,19 @@ pub struct DrillResult {
     pub commit: String,
     pub binary: String,
     pub wall_seconds: f64,
+    /// /proc/loadavg when the drill started (the machine is shared).
+    pub load_average: String,
     pub passed: bool,
     pub targets: Vec<Target>,
     pub runs: Vec<Run>,
     pub details: serde_json::Value,
+}
+
+/// The 1, 5 and 15 minute load averages.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 /// Where results go: docs/drills for full runs, target/drills for short ones.
@@ -116,8 +125,8 @@ pub fn write(result: &mut DrillResult, tools: &Tools, short: bool) -> Result<Pat
 fn section(result: &DrillResult) -> String {
     let verdict = if result.passed { "**PASS**" } else { "**FAIL**" };
     let mut text = format!(
-        "Last run: {} · commit `{}` · {} · {:.0} s · {verdict} · [result JSON](drills/{}.json)\n\n| target | must hold | measured | result |\n|---|---|---|---|\n",
-        result.date, result.commit, result.binary, result.wall_seconds, result.drill
+        "Last run: {} · commit `{}` · {} · {:.0} s · load average at start {} · {verdict} · [result JSON](drills/{}.json)\n\n| target | must hold | measured | result |\n|---|---|---|---|\n",
+        result.date, result.commit, result.binary, result.wall_seconds, result.load_average, result.drill
     );
     for target in &result.targets {
         text.push_str(&format!(

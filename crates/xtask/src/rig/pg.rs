@@ -149,7 +149,7 @@ impl Cluster {
         chown_postgres(&conf)
     }
 
-    /// A streaming replica of `primary` (pg_basebackup -R), named for
+    /// A streaming replica of `primary` (pg_basebackup), named for
     /// `synchronous_standby_names`.
     pub fn replica_of(primary: &Cluster, work: &Path, name: &str) -> Result<Self> {
         let dir = work.join(name);
@@ -168,8 +168,12 @@ impl Cluster {
                 "-U",
                 "postgres",
             ])
-            .args(["-X", "stream", "-R", "-c", "fast"]);
+            .args(["-X", "stream", "-c", "fast"]);
         run(backup, "pg_basebackup")?;
+        // A standby; its primary_conninfo (with the application name that
+        // synchronous_standby_names refers to) is set below.
+        std::fs::write(data.join("standby.signal"), "")?;
+        chown_postgres(&data.join("standby.signal"))?;
         let cluster = Self::at(name, &primary.bin, &data, &dir)?;
         cluster.configure(&[
             (

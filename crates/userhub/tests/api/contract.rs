@@ -1,0 +1,117 @@
+//! Places where the OpenAPI document and the behaviour must both match the
+//! reference: the health check's media type, `UserCreate`'s defaulted
+//! booleans, and `PrivateUserCreate`.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::on_both_backends;
+use crate::support::*;
+
+fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    &doc["components"]["schemas"][name]
+}
+
+fn required(schema: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    names.sort_unstable();
+    names
+}
+
+async fn health_check_is_json_in_schema_and_on_the_wire(b: Backend) {
+    let app = TestApp::start(b).await;
+    let (_, doc) = send(app.get("/api/v1/openapi.json")).await;
+    let content =
+        &doc["paths"]["/api/v1/utils/health-check/"]["get"]["responses"]["200"]["content"];
+    assert!(content.get("application/json").is_some(), "{content}");
+    assert!(content.get("text/plain").is_none(), "{content}");
+    assert_eq!(content["application/json"]["schema"]["type"], "boolean");
+    let res = app.get("/api/v1/utils/health-check/").send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.json::<Value>().await.unwrap(), json!(true));
+}
+
+async fn user_create_booleans_are_optional_but_not_nullable(b: Backend) {
+    let app = TestApp::start(b).await;
+    let (_, doc) = send(app.get("/api/v1/openapi.json")).await;
+    let user_create = schema(&doc, "UserCreate");
+    assert_eq!(
+        required(user_create),
+        ["email", "password"],
+        "{user_create}"
+    );
+    let props = &user_create["properties"];
+    assert_eq!(props["is_active"]["default"], json!(true));
+    assert_eq!(props["is_superuser"]["default"], json!(false));
+    assert_eq!(props["is_active"]["type"], "boolean", "not nullable");
+
+    let admin = bearer(&app.admin_token().await);
+    for field in ["is_active", "is_superuser"] {
+        let (status, body) = send(
+            app.post("/api/v1/users/")
+                .header("Authorization", &admin)
+                .json(&json!({ "email": format!("{field}@example.com"), "password": "password123", field: null })),
+        )
+        .await;
+        assert_422(status, &body, &[&["body", field]]);
+        assert_eq!(body["detail"][0]["type"], "bool_type", "{body}");
+    }
+    assert_eq!(app.count_users().await, 1, "nothing was written");
+    let (status, user) = send(
+        app.post("/api/v1/users/")
+            .header("Authorization", &admin)
+            .json(&json!({ "email": "defaults@example.com", "password": "password123" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (user["is_active"].as_bool(), user["is_superuser"].as_bool()),
+        (Some(true), Some(false))
+    );
+}
+
+async fn private_user_create_schema_matches_behaviour(b: Backend) {
+    let dev = TestApp::builder(b)
+        .env("ENVIRONMENT", "development")
+        .start()
+        .await;
+    let (_, doc) = send(dev.get("/api/v1/openapi.json")).await;
+    let private = schema(&doc, "PrivateUserCreate");
+    assert_eq!(
+        required(private),
+        ["email", "full_name", "password"],
+        "{private}"
+    );
+    let props = &private["properties"];
+    assert_eq!(props["is_verified"]["default"], json!(false));
+    assert_eq!(props["password"]["minLength"], json!(8));
+    assert_eq!(props["password"]["maxLength"], json!(128));
+    assert_eq!(props["full_name"]["maxLength"], json!(255));
+    assert_eq!(props["email"]["format"], "email");
+
+    let (status, body) =
+        send(dev.post("/api/v1/private/users/").json(
+            &json!({ "email": "short@example.com", "password": "short", "full_name": "Short" }),
+        ))
+        .await;
+    assert_422(status, &body, &[&["body", "password"]]);
+    let (status, user) = send(dev.post("/api/v1/private/users/").json(
+        &json!({ "email": "verified@example.com", "password": "password123", "full_name": "V", "is_verified": true }),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let (status, body) = send(dev.post("/api/v1/private/users/").json(
+        &json!({ "email": "nullv@example.com", "password": "password123", "full_name": "V", "is_verified": null }),
+    ))
+    .await;
+    assert_422(status, &body, &[&["body", "is_verified"]]);
+}
+
+on_both_backends!(
+    health_check_is_json_in_schema_and_on_the_wire,
+    user_create_booleans_are_optional_but_not_nullable,
+    private_user_create_schema_matches_behaviour,
+);

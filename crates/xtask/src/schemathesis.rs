@@ -1,0 +1,309 @@
+//! `cargo xtask schemathesis`: property-based conformance of the running
+//! API against its own OpenAPI document, with every schemathesis check, on
+//! SQLite and on a throwaway PostgreSQL.
+//!
+//! Installs schemathesis (the version pinned in
+//! `crates/xtask/schemathesis/requirements.txt`) into `target/venv/schemathesis`,
+//! builds `userhub`, starts `userhub api` (development mode, so the
+//! development-only routes are exercised too) on a free loopback port for
+//! each database, logs in as the first superuser and runs
+//! `schemathesis run` with a bounded number of examples per operation.
+//! Reports (JUnit) and server logs go to `artifacts/schemathesis/`.
+//!
+//! Options: `--backend sqlite|postgres` (default both), `--max-examples N`
+//! (default 25). Check exclusions are explained in docs/testing.md.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd;
+
+pub const ABOUT: &str = "schemathesis (all checks) against the OpenAPI document, on SQLite and PostgreSQL";
+
+const REQUIREMENTS: &str = "crates/xtask/schemathesis/requirements.txt";
+/// Per backend: the whole `schemathesis run` must end within this.
+const RUN_DEADLINE: Duration = Duration::from_secs(150);
+const DEFAULT_MAX_EXAMPLES: u32 = 25;
+const ADMIN_EMAIL: &str = "schemathesis-admin@example.com";
+const ADMIN_PASSWORD: &str = "schemathesis-admin-password";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut backends = vec![Backend::Sqlite, Backend::Postgres];
+    let mut max_examples = DEFAULT_MAX_EXAMPLES;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match (arg.as_str(), rest.next().map(String::as_str)) {
+            ("--backend", Some("sqlite")) => backends = vec![Backend::Sqlite],
+            ("--backend", Some("postgres")) => backends = vec![Backend::Postgres],
+            ("--max-examples", Some(n)) => {
+                max_examples = n.parse().context("--max-examples takes a number")?;
+            }
+            _ => bail!(
+                "usage: cargo xtask schemathesis [--backend sqlite|postgres] [--max-examples N]"
+            ),
+        }
+    }
+    let root = cmd::workspace_root();
+    let schemathesis = cmd::timed("schemathesis: virtualenv", || ensure_venv(&root))?;
+    let bin = cmd::timed("schemathesis: build userhub", || build_userhub(&root))?;
+    let artifacts = root.join("artifacts/schemathesis");
+    std::fs::create_dir_all(&artifacts)
+        .with_context(|| format!("creating {}", artifacts.display()))?;
+    for backend in backends {
+        cmd::timed(&format!("schemathesis on {}", backend.name()), || {
+            run_backend(backend, &bin, &schemathesis, &artifacts, max_examples)
+        })?;
+    }
+    Ok(())
+}
+
+/// `target/venv/schemathesis` with the pinned requirements; rebuilt when
+/// the requirements file changes.
+fn ensure_venv(root: &Path) -> Result<PathBuf> {
+    let venv = root.join("target/venv/schemathesis");
+    let requirements = root.join(REQUIREMENTS);
+    let wanted = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
+    let marker = venv.join("installed-requirements.txt");
+    let bin = venv.join("bin/schemathesis");
+    if bin.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(bin);
+    }
+    if !python_has_venv() {
+        println!("schemathesis: installing python3-venv (apt-get)");
+        let mut update = Command::new("apt-get");
+        update.args(["-o", "DPkg::Lock::Timeout=300", "update", "-q"]);
+        cmd::run(update)?;
+        let mut install = Command::new("apt-get");
+        install
+            .args(["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q"])
+            .args(["--no-install-recommends", "python3-venv", "python3-pip"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        cmd::run(install)?;
+    }
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv)
+            .with_context(|| format!("removing the stale {}", venv.display()))?;
+    }
+    let mut create = Command::new("python3");
+    create.arg("-m").arg("venv").arg(&venv);
+    cmd::run(create)?;
+    let mut pip = Command::new(venv.join("bin/pip"));
+    pip.args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements);
+    cmd::run(pip)?;
+    std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))?;
+    Ok(bin)
+}
+
+fn python_has_venv() -> bool {
+    Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn build_userhub(root: &Path) -> Result<PathBuf> {
+    let mut build = cmd::cargo();
+    build.args(["build", "-p", "userhub", "--bin", "userhub"]);
+    cmd::run(build)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| if dir.is_absolute() { dir } else { root.join(dir) })
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("debug/userhub");
+    if !bin.exists() {
+        bail!("built userhub but {} does not exist", bin.display());
+    }
+    Ok(bin)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A `userhub api` child, stopped (SIGTERM, then kill) on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(bin: &Path, database_url: &str, data_dir: &Path, log: &Path) -> Result<Server> {
+    let port = free_port()?;
+    let admin = free_port()?;
+    let log_file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let mut command = Command::new(bin);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("USERHUB_")
+            || key.starts_with("OTEL_")
+            || key.starts_with("SMTP_")
+            || ["SECRET_KEY", "DATABASE_URL", "ENVIRONMENT", "FASTAPI_ENV"].contains(&key.as_str())
+        {
+            command.env_remove(key);
+        }
+    }
+    command
+        .arg("api")
+        .current_dir(data_dir)
+        // Development: the development-only routes are in the document and tested.
+        .env("ENVIRONMENT", "development")
+        .env("DATABASE_URL", database_url)
+        .env("USERHUB_DATA_DIR", data_dir)
+        .env("USERHUB_BIND", format!("127.0.0.1:{port}"))
+        .env("USERHUB_ADMIN_BIND", format!("127.0.0.1:{admin}"))
+        .env("USERHUB_LOG_FORMAT", "json")
+        .env("USERHUB_SHUTDOWN_DELAY_SECONDS", "0")
+        .env("FIRST_SUPERUSER", ADMIN_EMAIL)
+        .env("FIRST_SUPERUSER_PASSWORD", ADMIN_PASSWORD)
+        // The contract is under test here, not the throttles (which have
+        // their own tests): generated logins must not lock anyone out.
+        .env("USERHUB_IP_BURST", "1000000")
+        .env("USERHUB_LOGIN_MAX_FAILURES", "1000000")
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file);
+    let child = command
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    Ok(server)
+}
+
+fn run_backend(
+    backend: Backend,
+    bin: &Path,
+    schemathesis: &Path,
+    artifacts: &Path,
+    max_examples: u32,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let data = tempfile::tempdir()?;
+    // Kept alive for the whole run (stopped on drop).
+    let mut _cluster = None;
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", data.path().join("userhub.db").display()),
+        Backend::Postgres => {
+            let cluster = userhub_testkit::TestPostgres::start()
+                .context("starting the throwaway PostgreSQL")?;
+            let url = runtime.block_on(userhub_testkit::create_database(&cluster.admin_url()))?;
+            _cluster = Some(cluster);
+            url
+        }
+    };
+    let log = artifacts.join(format!("server-{}.log", backend.name()));
+    let server = start_server(bin, &database_url, data.path(), &log)?;
+    let token = runtime
+        .block_on(log_in(&server.base))
+        .with_context(|| format!("server log: {}", log.display()))?;
+
+    let mut st = Command::new(schemathesis);
+    st.arg("run")
+        .arg(format!("{}/api/v1/openapi.json", server.base))
+        .args(["--url", &server.base])
+        .args(["--checks", "all"])
+        .args(["--max-examples", &max_examples.to_string()])
+        .args(["--seed", "20261129"])
+        .args(["--workers", "2"])
+        .args(["--request-timeout", "20"])
+        .args(["--generation-database", "none"])
+        .args(["--suppress-health-check", "too_slow,filter_too_much"])
+        .args(["--max-time", &RUN_DEADLINE.as_secs().to_string()])
+        .arg("--no-color")
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["--report", "junit"])
+        .arg("--report-junit-path")
+        .arg(artifacts.join(format!("junit-{}.xml", backend.name())))
+        .env("SCHEMATHESIS_HOOKS", "")
+        .current_dir(artifacts);
+    let started = Instant::now();
+    let status = cmd::status(st)?;
+    println!(
+        "schemathesis on {}: {status} in {:.0} s (server log: {})",
+        backend.name(),
+        started.elapsed().as_secs_f64(),
+        log.display()
+    );
+    drop(server);
+    if !status.success() {
+        bail!("schemathesis found failures on {} (see above)", backend.name());
+    }
+    Ok(())
+}
+
+/// Waits for readiness, then logs in as the first superuser.
+async fn log_in(base: &str) -> Result<String> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = client
+            .get(format!("{base}/readyz"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("userhub api at {base} was not ready within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let response = client
+        .post(format!("{base}/api/v1/login/access-token"))
+        .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("superuser login failed: {}", response.status());
+    }
+    let body: serde_json::Value = response.json().await?;
+    body["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no access_token in the login answer")
+}

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, Kubernetes packaging, image, k6 smoke, short drills (the CI pipeline)";
+pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, Kubernetes packaging, image, k6 smoke, short drills, infrastructure code (the CI pipeline)";
 
 type Step = (&'static str, fn() -> Result<()>);
 
@@ -25,6 +25,7 @@ const STEPS: &[Step] = &[
     // Load and resilience gates on the static binary the image step built.
     ("load_smoke", || crate::load::run(&shipped(&["smoke", "--no-record"]))),
     ("drill_crash", || crate::drill::run(&shipped(&["crash", "--short"]))),
+    ("infra", || crate::infra::run(&[])),
 ];
 
 /// `args` plus `--binary <the static musl binary of the image step>`.

@@ -32,7 +32,8 @@ commands![
     commit_lint,
     load,
     drill,
-    schemathesis
+    schemathesis,
+    infra
 ];
 
 fn main() -> std::process::ExitCode {

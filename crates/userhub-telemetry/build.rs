@@ -1,6 +1,7 @@
 //! Records the git commit and rustc version for `userhub_build_info`.
 //! `USERHUB_GIT_COMMIT` in the build environment (container builds without
-//! `.git`) overrides the git lookup.
+//! `.git`: the Dockerfile passes its `REVISION` build argument) overrides the
+//! git lookup; a full SHA is shortened to the 12 digits git prints.
 
 use std::process::Command;
 
@@ -8,7 +9,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=USERHUB_GIT_COMMIT");
     let commit = std::env::var("USERHUB_GIT_COMMIT")
         .ok()
-        .filter(|c| !c.is_empty())
+        .map(|c| short_commit(c.trim()))
+        .filter(|c| !c.is_empty() && c != "unknown")
         .or_else(|| output("git", &["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".to_owned());
     // Rebuild when HEAD moves: HEAD itself (branch switch) and the branch ref
@@ -38,4 +40,13 @@ fn output(cmd: &str, args: &[&str]) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .filter(|s| !s.is_empty())
+}
+
+/// A full hexadecimal commit id shortened to 12 digits; anything else unchanged.
+fn short_commit(commit: &str) -> String {
+    if commit.len() > 12 && commit.chars().all(|c| c.is_ascii_hexdigit()) {
+        commit[..12].to_ascii_lowercase()
+    } else {
+        commit.to_owned()
+    }
 }

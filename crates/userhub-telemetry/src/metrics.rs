@@ -31,6 +31,24 @@ pub const DB_BUCKETS: [f64; 14] = [
 /// Password hashing buckets: argon2id with m=64 MiB takes tens to hundreds of ms.
 pub const HASH_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
+/// Email kinds (`kind` label of `userhub_emails_total`).
+pub const EMAIL_KINDS: [&str; 3] = ["password_recovery", "new_account", "test"];
+/// Email outcomes (`result` label of `userhub_emails_total`).
+pub const EMAIL_RESULTS: [&str; 3] = ["sent", "failed", "disabled"];
+/// Rate-limited endpoints (`endpoint` label of `userhub_rate_limited_requests_total`).
+pub const RATE_LIMITED_ENDPOINTS: [&str; 2] = ["login", "password_recovery"];
+
+/// Which metric families a registry exposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The API (and the all-in-one `serve`): every family.
+    Full,
+    /// The standalone web UI: HTTP server, process and build families only;
+    /// it has no database and serves no API, so the other families would be
+    /// zeros that never move.
+    HttpOnly,
+}
+
 /// How a login attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginOutcome {
@@ -148,8 +166,19 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A fresh registry holding every Userhub metric.
+    /// A fresh registry holding every Userhub metric (API and all-in-one).
     pub fn new() -> Self {
+        Self::build(Scope::Full)
+    }
+
+    /// A fresh registry for the standalone web UI: the HTTP server, process
+    /// and build families only. The recording methods still work and change
+    /// nothing that is exposed.
+    pub fn http_only() -> Self {
+        Self::build(Scope::HttpOnly)
+    }
+
+    fn build(scope: Scope) -> Self {
         let mut registry = Registry::default();
         let http_duration: Family<HttpLabels, HttpHistogram, fn() -> HttpHistogram> =
             Family::new_with_constructor(|| HttpHistogram::new(HTTP_BUCKETS.into_iter()));
@@ -164,68 +193,75 @@ impl Metrics {
             "Number of HTTP requests being served right now",
             http_active.clone(),
         );
+        registry.register_collector(Box::new(ProcessCollector));
+        BuildInfo::current().register(&mut registry);
+        // Families below belong to the API: the web-only registry creates
+        // them (so recording is uniform) but does not expose them.
+        let mut unexposed = Registry::default();
+        let registry_api = match scope {
+            Scope::Full => &mut registry,
+            Scope::HttpOnly => &mut unexposed,
+        };
         let db_duration: Family<DbLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(|| Histogram::new(DB_BUCKETS));
-        registry.register(
+        registry_api.register(
             "db_client_operation_duration_seconds",
             "Duration of database operations, by operation and table",
             db_duration.clone(),
         );
         let db_timeouts = Counter::default();
-        registry.register(
+        registry_api.register(
             "db_client_connection_timeouts",
             "Connection acquisitions from the pool that timed out",
             db_timeouts.clone(),
         );
         let logins = Family::<ResultLabel, Counter>::default();
-        registry.register(
+        registry_api.register(
             "userhub_logins",
             "Login attempts by result (success, bad_credentials, inactive, rate_limited)",
             logins.clone(),
         );
         let password_hash: Family<OperationLabel, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(|| Histogram::new(HASH_BUCKETS));
-        registry.register(
+        registry_api.register(
             "userhub_password_hash_duration_seconds",
             "Duration of password hashing and verification, by operation (hash, verify)",
             password_hash.clone(),
         );
         let users_registered = Counter::default();
-        registry.register(
+        registry_api.register(
             "userhub_users_registered",
             "Users created (signup and by a superuser)",
             users_registered.clone(),
         );
         let items_created = Counter::default();
-        registry.register(
+        registry_api.register(
             "userhub_items_created",
             "Items created",
             items_created.clone(),
         );
         let items_deleted = Counter::default();
-        registry.register(
+        registry_api.register(
             "userhub_items_deleted",
             "Items deleted (directly or with their owner)",
             items_deleted.clone(),
         );
         let emails = Family::<EmailLabels, Counter>::default();
-        registry.register(
+        registry_api.register(
             "userhub_emails",
             "Emails by kind (password_recovery, new_account, test) and result (sent, failed, disabled)",
             emails.clone(),
         );
         let rate_limited = Family::<EndpointLabel, Counter>::default();
-        registry.register(
+        registry_api.register(
             "userhub_rate_limited_requests",
             "Requests refused with 429 by the rate limiter, by endpoint",
             rate_limited.clone(),
         );
         let pool = Arc::new(PoolCollector::default());
-        registry.register_collector(Box::new(pool.clone()));
-        registry.register_collector(Box::new(ProcessCollector));
-        BuildInfo::current().register(&mut registry);
-        // Login results are a closed set: export them all at zero from the start
-        // so rate() and alert expressions see every series.
+        registry_api.register_collector(Box::new(pool.clone()));
+        // Closed label sets are exported at zero from the start, so rate(),
+        // dashboards and alert expressions see every series before first use.
         for outcome in [
             LoginOutcome::Success,
             LoginOutcome::BadCredentials,
@@ -235,6 +271,14 @@ impl Metrics {
             let _ = logins.get_or_create(&ResultLabel {
                 result: outcome.as_str(),
             });
+        }
+        for kind in EMAIL_KINDS {
+            for result in EMAIL_RESULTS {
+                let _ = emails.get_or_create(&EmailLabels { kind, result });
+            }
+        }
+        for endpoint in RATE_LIMITED_ENDPOINTS {
+            let _ = rate_limited.get_or_create(&EndpointLabel { endpoint });
         }
         Self {
             inner: Arc::new(Inner {
@@ -359,3 +403,57 @@ impl Metrics {
 
 /// Shared slot for the pool-stats function.
 pub(crate) type PoolSource = RwLock<Option<Arc<dyn Fn() -> PoolStats + Send + Sync>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Format;
+
+    fn series(text: &str, prefix: &str) -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn closed_label_sets_are_exported_at_zero_before_first_use() {
+        let text = Metrics::new().render(Format::PrometheusText);
+        for kind in EMAIL_KINDS {
+            for result in EMAIL_RESULTS {
+                let line = format!("userhub_emails_total{{kind=\"{kind}\",result=\"{result}\"}} 0");
+                assert!(text.contains(&line), "missing {line} in:\n{text}");
+            }
+        }
+        for endpoint in RATE_LIMITED_ENDPOINTS {
+            let line = format!("userhub_rate_limited_requests_total{{endpoint=\"{endpoint}\"}} 0");
+            assert!(text.contains(&line), "missing {line} in:\n{text}");
+        }
+        assert_eq!(series(&text, "userhub_logins_total{").len(), 4, "{text}");
+    }
+
+    #[test]
+    fn the_web_registry_exposes_only_http_process_and_build_families() {
+        let metrics = Metrics::http_only();
+        // Recording API events on it is harmless and exposes nothing.
+        metrics.record_email("test", "sent");
+        metrics.record_login(LoginOutcome::Success);
+        metrics.record_db_operation("select", "user", 0.001);
+        metrics.set_pool_stats_source(PoolStats::default);
+        let text = metrics.render(Format::PrometheusText);
+        let families: std::collections::BTreeSet<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        for family in &families {
+            assert!(
+                family.starts_with("http_server_")
+                    || family.starts_with("process_")
+                    || *family == "userhub_build_info",
+                "unexpected family {family} in the web registry:\n{text}"
+            );
+        }
+        assert!(families.contains("userhub_build_info"), "{families:?}");
+    }
+}

@@ -98,6 +98,26 @@ async fn web_service_serves_probes_and_its_own_metrics_and_stops_on_sigterm() {
     });
     assert!(login_series.is_some(), "no /login series in:\n{metrics}");
     assert!(metrics.contains("userhub_build_info{"), "{metrics}");
+    assert!(metrics.contains("process_cpu_seconds_total"), "{metrics}");
+    // The web service has no database and serves no API: its exposition has
+    // exactly the families the dashboard's web panels query, nothing that
+    // would stay at zero forever.
+    for family in [
+        "db_client_",
+        "userhub_logins",
+        "userhub_emails",
+        "userhub_rate_limited",
+        "userhub_password_hash",
+        "userhub_users_registered",
+        "userhub_items_",
+    ] {
+        assert!(
+            !metrics
+                .lines()
+                .any(|l| l.starts_with(family) || l.starts_with(&format!("# TYPE {family}"))),
+            "the web service exposes API-only family {family}:\n{metrics}"
+        );
+    }
     assert!(
         metrics.trim_end().ends_with("# EOF"),
         "OpenMetrics ends with # EOF"

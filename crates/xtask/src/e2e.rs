@@ -79,29 +79,10 @@ fn ensure_chromium() -> Result<PathBuf> {
         std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
     );
     if !path.exists() {
-        if !succeeds("apt-get", &["--version"]) {
-            bail!(
-                "Chromium is missing at {} and apt-get is not available to install it",
-                path.display()
-            );
-        }
+        // apt-get as root, or through `sudo -n` on a non-root runner.
         println!("e2e: installing Chromium (apt-get install chromium)");
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", "chromium"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            let updated = Command::new("apt-get")
-                .arg("update")
-                .status()
-                .is_ok_and(|s| s.success());
-            if !updated || !install() {
-                bail!("could not install Chromium with apt-get (are we root, is the Debian mirror reachable?)");
-            }
-        }
+        crate::delivery::cmd::ensure_apt("chromium", &["chromium"])
+            .context("installing Chromium with apt-get")?;
         if !path.exists() {
             bail!("apt-get installed chromium but {} does not exist", path.display());
         }

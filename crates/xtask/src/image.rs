@@ -89,7 +89,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let meta = BuildMeta::collect()?;
     match opts.source {
         Source::Prebuilt => {
-            let binary = build_static_binary()?;
+            let binary = build_static_binary(&meta)?;
             let context = stage_context(&binary, &work.join("context"))?;
             build_prebuilt(&context, &opts.tag, &meta)?;
         }
@@ -101,7 +101,7 @@ pub fn run(args: &[String]) -> Result<()> {
         opts.tag,
         size as f64 / 1e6
     );
-    smoke_test(&opts.tag, &work)?;
+    smoke_test(&opts.tag, &work, &meta)?;
     eprintln!(
         "image: OK ({} built and smoke-tested in {:.0} s)",
         opts.tag,
@@ -156,7 +156,7 @@ pub fn static_binary_path() -> PathBuf {
     target_dir().join(MUSL_TARGET).join("release/userhub")
 }
 
-fn build_static_binary() -> Result<PathBuf> {
+fn build_static_binary(meta: &BuildMeta) -> Result<PathBuf> {
     if let Some(rustup) = cmd::which("rustup") {
         let installed = cmd::capture(Command::new(&rustup).current_dir(repo_root()).args([
             "target",
@@ -174,7 +174,9 @@ fn build_static_binary() -> Result<PathBuf> {
     // ring and SQLite compile C code for the target.
     cmd::ensure_apt("musl-gcc", &["musl-tools"])?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    cmd::run(Command::new(cargo).current_dir(repo_root()).args([
+    // As the Dockerfile does with its REVISION build argument: the commit
+    // reaches userhub_build_info even where git is not available.
+    cmd::run(Command::new(cargo).current_dir(repo_root()).env("USERHUB_GIT_COMMIT", &meta.revision).args([
         "build",
         "--release",
         "--locked",
@@ -478,7 +480,7 @@ impl Drop for Container {
     }
 }
 
-fn smoke_test(image: &str, work: &Path) -> Result<()> {
+fn smoke_test(image: &str, work: &Path, meta: &BuildMeta) -> Result<()> {
     let api_addr = free_loopback_addr()?;
     let api_admin = free_loopback_addr()?;
     let web_addr = free_loopback_addr()?;
@@ -511,6 +513,7 @@ fn smoke_test(image: &str, work: &Path) -> Result<()> {
     )?;
     let ready = api.with_logs(api.wait_for_200(api_addr, "/readyz", Duration::from_secs(60)))?;
     api.with_logs(check_api(api_addr, api_admin, email, &password))?;
+    api.with_logs(check_build_info(api_admin, &meta.revision))?;
     eprintln!(
         "smoke: api ready in {:.1} s; /livez, /readyz and API calls OK",
         ready.as_secs_f64()
@@ -641,6 +644,31 @@ fn check_api(api: SocketAddr, admin: SocketAddr, email: &str, password: &str) ->
     Ok(())
 }
 
+/// `userhub_build_info` names the commit the image was built from (the
+/// runbook's "was there a deploy?" step relies on it).
+fn check_build_info(admin: SocketAddr, revision: &str) -> Result<()> {
+    let metrics = expect_status(http::get(admin, "/metrics", &[])?, 200, "GET admin /metrics")?;
+    let commit = build_info_commit(&metrics.body)
+        .context("no userhub_build_info{git_commit=...} on /metrics")?;
+    let expected: String = revision.chars().take(12).collect();
+    ensure!(
+        revision != "unknown" && commit == expected,
+        "userhub_build_info has git_commit={commit:?}, expected {expected:?} (the built revision {revision})"
+    );
+    eprintln!("smoke: userhub_build_info git_commit={commit}");
+    Ok(())
+}
+
+/// The `git_commit` label of `userhub_build_info` in a text exposition.
+fn build_info_commit(exposition: &str) -> Option<String> {
+    let line = exposition
+        .lines()
+        .find(|l| l.starts_with("userhub_build_info{"))?;
+    let at = line.find("git_commit=\"")? + "git_commit=\"".len();
+    let end = line[at..].find('"')?;
+    Some(line[at..at + end].to_owned())
+}
+
 fn expect_status(resp: http::Response, status: u16, what: &str) -> Result<http::Response> {
     ensure!(
         resp.status == status,
@@ -716,6 +744,13 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn reads_the_commit_of_build_info() {
+        let text = "# TYPE userhub_build_info gauge\nuserhub_build_info{version=\"0.1.0\",git_commit=\"0123456789ab\",rustc=\"1.95.0\"} 1\n";
+        assert_eq!(build_info_commit(text).as_deref(), Some("0123456789ab"));
+        assert_eq!(build_info_commit("nothing"), None);
     }
 
     #[test]

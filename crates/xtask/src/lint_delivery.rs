@@ -111,6 +111,11 @@ pub fn run(args: &[String]) -> Result<()> {
             "actions pinned by SHA, least-privilege permissions, concurrency",
             workflow_policy,
         ),
+        ("releases are gated on a successful ci run", release_gated_on_ci),
+        (
+            "GitHub and GitLab push the same release tags",
+            release_tags_agree,
+        ),
         ("yamllint", yamllint),
         (
             "every cargo xtask target the pipelines call exists",
@@ -177,6 +182,12 @@ fn dockerfile_parity(root: &Path) -> Result<()> {
     ensure!(
         canonical.contains("@sha256:"),
         "the canonical Dockerfile must pin its base image by digest"
+    );
+    // .git is not in the build context: the commit must come in as a build
+    // argument, or userhub_build_info says git_commit="unknown".
+    ensure!(
+        canonical.contains("ARG REVISION") && canonical.contains("USERHUB_GIT_COMMIT=\"${REVISION}\" cargo build"),
+        "the canonical Dockerfile's build stage must pass its REVISION build argument to cargo as USERHUB_GIT_COMMIT"
     );
     Ok(())
 }
@@ -344,6 +355,35 @@ fn compose_structure(root: &Path) -> Result<()> {
             ));
         }
     }
+    // The header states the total; it must be the sum of the limits.
+    let text = fs::read_to_string(root.join(COMPOSE_FILE))?;
+    let stated = stated_memory_total(&text);
+    if stated != Some(total >> 20) {
+        problems.push(format!(
+            "the header says the memory limits add up to {stated:?} MiB; they add up to {} MiB",
+            total >> 20
+        ));
+    }
+    // Every variable given to a Userhub service is one Userhub reads (each
+    // is documented in docs/); anything else is dead configuration.
+    let docs: String = ["docs/configuration.md", "docs/observability.md", "docs/ui.md"]
+        .iter()
+        .map(|f| fs::read_to_string(root.join(f)).unwrap_or_default())
+        .collect();
+    for name in ["migrate", "api", "web"] {
+        for key in services[name]["environment"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, _)| k.as_str())
+        {
+            if !docs.contains(&format!("`{key}`")) {
+                problems.push(format!(
+                    "{name} sets {key}, which no Userhub configuration reads (not in docs/configuration.md, observability.md or ui.md)"
+                ));
+            }
+        }
+    }
     if total > COMPOSE_MEMORY_BUDGET {
         problems.push(format!(
             "memory limits add up to {total} bytes, over {COMPOSE_MEMORY_BUDGET}"
@@ -355,6 +395,12 @@ fn compose_structure(root: &Path) -> Result<()> {
         total >> 20
     );
     Ok(())
+}
+
+/// The `Memory limits add up to N MiB` figure of the compose file's header.
+fn stated_memory_total(text: &str) -> Option<u64> {
+    let at = text.find("Memory limits add up to ")? + "Memory limits add up to ".len();
+    text[at..].split_whitespace().next()?.parse().ok()
 }
 
 fn promtool(root: &Path) -> Result<()> {
@@ -598,6 +644,127 @@ fn yamllint(root: &Path) -> Result<()> {
     )
 }
 
+/// `release.yml` runs only after `ci` succeeded (workflow_run), never on a
+/// bare push, and every job depends on the gate job.
+fn release_gated_on_ci(root: &Path) -> Result<()> {
+    let ci = load_yaml(&root.join(".github/workflows/ci.yml"))?;
+    let ci_name = ci["name"].as_str().context("ci.yml has no name")?;
+    let release = load_yaml(&root.join(".github/workflows/release.yml"))?;
+    let on = &release["on"];
+    ensure!(on.get("push").is_none(), "release.yml must not run on push: CI may not have passed");
+    let run = &on["workflow_run"];
+    ensure!(
+        run["workflows"].as_sequence().is_some_and(|w| w.iter().any(|n| n.as_str() == Some(ci_name))),
+        "release.yml must be triggered by workflow_run of `{ci_name}`"
+    );
+    let jobs = release["jobs"].as_mapping().context("release.yml has no jobs")?;
+    let gate = jobs
+        .iter()
+        .find(|(_, job)| {
+            job["if"]
+                .as_str()
+                .is_some_and(|c| c.contains("github.event.workflow_run.conclusion == 'success'"))
+        })
+        .and_then(|(name, _)| name.as_str())
+        .context("no release.yml job requires github.event.workflow_run.conclusion == 'success'")?;
+    // Every other job needs the gate, directly or through another job.
+    let needs = |job: &Value| -> Vec<String> {
+        match &job["needs"] {
+            Value::String(one) => vec![one.clone()],
+            Value::Sequence(list) => list.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    for (name, job) in jobs {
+        let name = name.as_str().unwrap_or_default();
+        if name == gate {
+            continue;
+        }
+        let mut seen = BTreeSet::new();
+        let mut frontier = needs(job);
+        let mut gated = false;
+        while let Some(next) = frontier.pop() {
+            if next == gate {
+                gated = true;
+                break;
+            }
+            if seen.insert(next.clone())
+                && let Some(job) = jobs.get(next.as_str())
+            {
+                frontier.extend(needs(job));
+            }
+        }
+        ensure!(gated, "release.yml job {name} does not depend on the CI gate {gate}");
+    }
+    Ok(())
+}
+
+/// Runs a push script with stand-ins for docker/crane; returns the tags pushed.
+fn pushed_tags(script: &str, stand_ins: &str, env: &[(&str, &str)]) -> Result<BTreeSet<String>> {
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(format!("set -eu\n{stand_ins}\n{script}"))
+        .env("GITHUB_OUTPUT", "/dev/null");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = cmd::capture(&mut command)?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.strip_prefix("PUSHED "))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The release tags of GitHub's `release.yml` and GitLab's `push` job, for
+/// version 1.2.3 (tag v1.2.3).
+pub fn release_tags(root: &Path) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
+    let release = load_yaml(&root.join(".github/workflows/release.yml"))?;
+    let step = release["jobs"]["image"]["steps"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .find(|s| s["id"] == "push")
+        .context("release.yml's image job has no step with id push")?;
+    let github = pushed_tags(
+        step["run"].as_str().context("push step without run")?,
+        r#"docker() { case "$1" in push) echo "PUSHED ${2##*:}";; inspect) echo "r@sha256:0";; esac; }"#,
+        &[("VERSION", "1.2.3"), ("GITHUB_REPOSITORY", "owner/repo")],
+    )?;
+    let gitlab_ci = load_yaml(&root.join(GITLAB_CI))?;
+    let script: Vec<&str> = gitlab_ci["push"]["script"]
+        .as_sequence()
+        .context(".gitlab-ci.yml push job has no script")?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let gitlab = pushed_tags(
+        &script.join("\n"),
+        r#"crane() { case "$1" in push) echo "PUSHED ${3##*:}";; tag) echo "PUSHED $3";; digest) echo "sha256:0";; esac; }"#,
+        &[
+            ("CI_COMMIT_TAG", "v1.2.3"),
+            ("CI_COMMIT_SHA", "0123456789abcdef"),
+            ("IMAGE", "registry/userhub"),
+            ("CI_REGISTRY", "registry"),
+            ("CI_REGISTRY_USER", "u"),
+            ("CI_REGISTRY_PASSWORD", "p"),
+        ],
+    )?;
+    Ok((github, gitlab))
+}
+
+fn release_tags_agree(root: &Path) -> Result<()> {
+    let (github, gitlab) = release_tags(root)?;
+    ensure!(!github.is_empty(), "release.yml pushes no tag");
+    ensure!(
+        github == gitlab,
+        "release tags differ: GitHub {github:?}, GitLab {gitlab:?}"
+    );
+    eprintln!("lint_delivery: both pipelines release {github:?}");
+    Ok(())
+}
+
 /// `cargo xtask <target>` invocations in a pipeline or hook file.
 pub fn called_targets(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -673,6 +840,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reads_the_stated_memory_total() {
+        assert_eq!(stated_memory_total("# x. Memory limits add up to 1408 MiB (checked)."), Some(1408));
+        assert_eq!(stated_memory_total("# nothing"), None);
+    }
+
+    #[test]
     fn memory_sizes() {
         assert_eq!(parse_memory("192M").expect("M"), 192 << 20);
         assert_eq!(parse_memory("1g").expect("g"), 1 << 30);
@@ -723,6 +896,19 @@ mod tests {
             let problems = workflow_problems(&file.display().to_string(), &text);
             assert!(problems.is_empty(), "{problems:?}");
         }
+    }
+
+    #[test]
+    fn both_pipelines_push_the_same_release_tags() {
+        let (github, gitlab) = release_tags(&repo_root()).expect("push scripts run");
+        let expected: BTreeSet<String> = ["1.2.3", "1.2", "latest"].map(String::from).into();
+        assert_eq!(github, expected);
+        assert_eq!(gitlab, expected);
+    }
+
+    #[test]
+    fn releases_wait_for_ci() {
+        release_gated_on_ci(&repo_root()).expect("release gated on ci");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod cmd;
 mod delivery;
+mod livestack;
 mod rig;
 
 macro_rules! commands {

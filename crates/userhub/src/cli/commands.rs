@@ -313,7 +313,7 @@ async fn web(cli: &Cli) -> ExitCode {
         Err(code) => return code,
     };
     let api_url = settings.api_url.clone().unwrap_or_default();
-    let metrics = Metrics::new();
+    let metrics = Metrics::http_only();
     let draining = plan.draining.clone();
     let router = match userhub::web::standalone_router(settings, metrics.clone(), draining.clone())
     {

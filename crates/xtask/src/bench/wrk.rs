@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cmd;
 
 /// One request shape, replayed on every connection.
 #[derive(Debug, Clone)]
@@ -56,18 +55,9 @@ pub fn ensure_installed() -> Result<()> {
         return Ok(());
     }
     println!("bench: wrk not found; installing it with apt-get");
-    let install = || {
-        let mut apt = Command::new("apt-get");
-        apt.args(["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q", "wrk"])
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        cmd::run(apt)
-    };
-    if install().is_err() {
-        let mut update = Command::new("apt-get");
-        update.args(["-o", "DPkg::Lock::Timeout=300", "update", "-q"]);
-        cmd::run(update).context("apt-get update (needed to install wrk)")?;
-        install().context("apt-get install wrk (the benchmark's load generator)")?;
-    }
+    // apt-get as root, or through `sudo -n` for a non-root user.
+    crate::delivery::cmd::ensure_apt("wrk", &["wrk"])
+        .context("apt-get install wrk (the benchmark's load generator)")?;
     if !has_wrk() {
         bail!("wrk is still not on PATH after installing it");
     }

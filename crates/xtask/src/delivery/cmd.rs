@@ -133,3 +133,36 @@ pub fn ensure_pip(probe: &str, packages: &[&str]) -> Result<PathBuf> {
     }
     which(probe).with_context(|| format!("{probe} still missing after pip install {packages:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Every apt-get call of xtask goes through [`super::ensure_apt`], which
+    /// falls back to `sudo -n` on non-root hosted runners.
+    #[test]
+    fn apt_get_runs_only_through_ensure_apt() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut offenders = Vec::new();
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read src") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("delivery/cmd.rs")
+                {
+                    let text = std::fs::read_to_string(&path).expect("read source");
+                    if text.contains(concat!("Command::new(", "\"apt-get\")")) {
+                        offenders.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "apt-get called directly (no sudo fallback) in {offenders:?}"
+        );
+    }
+}

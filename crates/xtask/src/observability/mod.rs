@@ -71,6 +71,17 @@ fn run_static() -> Result<()> {
          $__rate_interval would be wrong"
     );
     let jobs = userhub_jobs(&root)?;
+    check_trace_links(&std::fs::read_to_string(
+        root.join("grafana/provisioning/datasources/datasources.yaml"),
+    )?)?;
+    for doc in ["docs/runbooks.md", "docs/observability.md"] {
+        let text = std::fs::read_to_string(cmd::workspace_root().join(doc))?;
+        check_overload_wording(&text).with_context(|| doc.to_owned())?;
+    }
+    for rules_file in &rules {
+        check_overload_wording(&std::fs::read_to_string(rules_file)?)
+            .with_context(|| rules_file.display().to_string())?;
+    }
     let delivery = std::fs::read_to_string(cmd::workspace_root().join("docs/delivery.md"))?;
     for job in &jobs {
         ensure!(
@@ -106,6 +117,52 @@ fn run_static() -> Result<()> {
     let mut queries = Command::new(&promtool);
     queries.args(["check", "rules"]).arg(&file);
     cmd::run(queries).context("a dashboard query is not valid PromQL")
+}
+
+/// Grafana's traces-to-metrics links filter metrics by labels taken from
+/// the span. The span's `service.name` (`userhub-api`, `userhub-web`) equals
+/// the Prometheus `job` of that service; any other label never matches, and
+/// the link opens an empty graph.
+fn check_trace_links(datasources: &str) -> Result<()> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(datasources)?;
+    let mut links = 0;
+    for source in doc["datasources"].as_sequence().into_iter().flatten() {
+        let Some(tags) = source["jsonData"]["tracesToMetrics"]["tags"].as_sequence() else {
+            continue;
+        };
+        for tag in tags {
+            let key = tag["key"].as_str().unwrap_or_default();
+            let value = tag["value"].as_str().unwrap_or(key);
+            if key == "service.name" {
+                ensure!(
+                    value == "job",
+                    "traces-to-metrics maps service.name to the label `{value}`; the metrics carry the service as `job`"
+                );
+                links += 1;
+            }
+        }
+    }
+    ensure!(links > 0, "no traces-to-metrics link maps service.name to job");
+    Ok(())
+}
+
+/// Pool exhaustion and a lost database answer 503 with `Retry-After`; a
+/// runbook or alert that says they give 500 sends the on-call engineer the
+/// wrong way.
+fn check_overload_wording(text: &str) -> Result<()> {
+    for line in text.lines() {
+        let lower = line.to_lowercase();
+        let about_pool = lower.contains("pool") || lower.contains("acquire");
+        let mentions_500 = lower.match_indices("500").any(|(i, _)| {
+            let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+            !digit(lower[..i].chars().next_back()) && !digit(lower[i + 3..].chars().next())
+        });
+        ensure!(
+            !(about_pool && mentions_500 && !lower.contains("503")),
+            "speaks of pool timeouts and 500 without 503 (they answer 503 with Retry-After): {line}"
+        );
+    }
+    Ok(())
 }
 
 /// One alerting rule: name and labels.
@@ -291,4 +348,44 @@ fn files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
         .collect();
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_links_must_map_service_name_to_job() {
+        let good = "datasources:\n  - name: Tempo\n    jsonData:\n      tracesToMetrics:\n        tags:\n          - key: service.name\n            value: job\n";
+        check_trace_links(good).unwrap();
+        let wrong = good.replace("value: job", "value: service");
+        assert!(check_trace_links(&wrong).is_err());
+        assert!(check_trace_links("datasources: []\n").is_err());
+    }
+
+    #[test]
+    fn pool_timeouts_are_not_described_as_500() {
+        check_overload_wording("Pool timeouts give 503 with Retry-After, never a 500.").unwrap();
+        check_overload_wording("pool size 5000 connections").unwrap();
+        // The wording this check was written against (before the fix).
+        for old in [
+            "acquire timeouts (500s).",
+            "| `db_client_connection_timeouts_total` | counter | – | acquisitions that hit the acquire timeout (each became a 500) |",
+            "failed to acquire database connections within the acquire timeout in the last 5 minutes; those requests answered 500.",
+        ] {
+            assert!(check_overload_wording(old).is_err(), "{old}");
+        }
+    }
+
+    #[test]
+    fn the_repository_passes_both_checks() {
+        let root = cmd::workspace_root();
+        check_trace_links(
+            &std::fs::read_to_string(root.join("observability/grafana/provisioning/datasources/datasources.yaml")).unwrap(),
+        )
+        .unwrap();
+        for doc in ["docs/runbooks.md", "docs/observability.md", "observability/prometheus/rules/userhub.yml"] {
+            check_overload_wording(&std::fs::read_to_string(root.join(doc)).unwrap()).unwrap();
+        }
+    }
 }

@@ -90,15 +90,7 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
     }
     if !python_has_venv() {
         println!("schemathesis: installing python3-venv (apt-get)");
-        let mut update = Command::new("apt-get");
-        update.args(["-o", "DPkg::Lock::Timeout=300", "update", "-q"]);
-        cmd::run(update)?;
-        let mut install = Command::new("apt-get");
-        install
-            .args(["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q"])
-            .args(["--no-install-recommends", "python3-venv", "python3-pip"])
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        cmd::run(install)?;
+        crate::delivery::cmd::apt_install(&["python3-venv", "python3-pip"])?;
     }
     if venv.exists() {
         std::fs::remove_dir_all(&venv)

@@ -112,7 +112,7 @@ impl IntoResponse for ApiError {
                 unavailable()
             }
             Self::Storage(err @ StorageError::Unavailable(_)) => {
-                tracing::warn!(error.chain = %chain(&err), "database unavailable: answering 503");
+                tracing::warn!(error.chain = %userhub_telemetry::error_chain(&err), "database unavailable: answering 503");
                 unavailable()
             }
             Self::Storage(err) => internal(&err),
@@ -124,7 +124,7 @@ impl IntoResponse for ApiError {
 /// Logs `err` with its whole source chain (the current span carries the
 /// request id) and answers an opaque 500.
 pub fn internal(err: &(dyn std::error::Error + 'static)) -> Response {
-    let chain = chain(err);
+    let chain = userhub_telemetry::error_chain(err);
     tracing::error!(error.chain = %chain, "request failed with an internal error");
     let mut response = (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -144,15 +144,4 @@ fn unavailable() -> Response {
         Json(json!({ "detail": "Service temporarily overloaded, retry shortly" })),
     )
         .into_response()
-}
-
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut chain = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }

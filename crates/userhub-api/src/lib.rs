@@ -42,21 +42,21 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .merge(docs::router())
-        .merge(routes::ops::router())
+        .merge(routes::ops::router(&state))
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .with_state(state)
 }
 
 /// The cross-cutting layers, applied once around the whole application.
 pub fn layers(router: Router, settings: &Settings) -> Router {
-    router
+    let router = router
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(
             middleware::RequestTimeout(settings.server.request_timeout),
             middleware::request_timeout,
         ))
-        .layer(middleware::cors_layer(&settings.server.cors_origins))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(middleware::cors_layer(&settings.server.cors_origins));
+    userhub_telemetry::api_security_headers(router)
         .layer(CatchPanicLayer::custom(
             middleware::request_id::panic_response,
         ))

@@ -6,11 +6,10 @@ use chrono::Duration;
 use userhub_core::config::Settings;
 use userhub_core::security::{PasswordHasher, TokenKeys};
 use userhub_storage::Database;
-use userhub_telemetry::Metrics;
+use userhub_telemetry::{Draining, Metrics};
 
 use crate::email::Mailer;
 use crate::rate_limit::RateLimiter;
-use crate::routes::ops::Draining;
 
 /// Everything handlers need; cheap to clone.
 #[derive(Debug, Clone)]

@@ -1,54 +1,28 @@
-//! The admin listener's router: `/metrics`, `/livez`, `/readyz`.
-
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+//! The admin listener's router: `/metrics` and the probes.
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::exposition::Format;
 use crate::metrics::Metrics;
+use crate::probes::{Readiness, probe_router};
 
-type Readiness = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
-
-#[derive(Clone)]
-struct AdminState {
-    metrics: Metrics,
-    readiness: Readiness,
-}
-
-/// `/metrics` (Prometheus text or OpenMetrics by `Accept`), `/livez` (the
-/// process answers), `/readyz` (`readiness()` is true, e.g. the database
-/// answers). Serve it on its own listener (`USERHUB_ADMIN_BIND`).
-pub fn admin_router<F, Fut>(metrics: Metrics, readiness: F) -> Router
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = bool> + Send + 'static,
-{
-    let readiness: Readiness = Arc::new(move || Box::pin(readiness()));
+/// `/metrics` (Prometheus text or OpenMetrics by `Accept`) and the probes
+/// of [`probe_router`]. Serve it on its own listener (`USERHUB_ADMIN_BIND`).
+pub fn admin_router(metrics: Metrics, readiness: Readiness) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
-        .route("/livez", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .with_state(AdminState { metrics, readiness })
+        .with_state(metrics)
+        .merge(probe_router(readiness))
 }
 
-async fn metrics_handler(State(state): State<AdminState>, headers: HeaderMap) -> Response {
+async fn metrics_handler(State(metrics): State<Metrics>, headers: HeaderMap) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    let body = state.metrics.render(format);
+    let body = metrics.render(format);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
-}
-
-async fn readyz(State(state): State<AdminState>) -> Response {
-    if (state.readiness)().await {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
-    }
 }
 
 /// The admin listener served from a thread of its own.
@@ -64,7 +38,7 @@ impl AdminServer {
     /// schedule that thread, not behind every queued request task of a
     /// saturated main runtime. Handlers that need the main runtime's
     /// resources (the database pool) must run their work there (see
-    /// [`on_runtime`]).
+    /// [`crate::Readiness::on_runtime`]).
     pub fn start(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<Self> {
         let listener = listener.into_std()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -118,14 +92,4 @@ impl Drop for AdminServer {
     fn drop(&mut self) {
         self.shut_down();
     }
-}
-
-/// Runs `work` on the runtime behind `handle` and awaits it from any other
-/// runtime; `None` when the task failed or that runtime is shutting down.
-pub async fn on_runtime<F>(handle: &tokio::runtime::Handle, work: F) -> Option<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    handle.spawn(work).await.ok()
 }

@@ -1,7 +1,7 @@
-//! The tower layer around the API and web routers: one `SERVER` span per
-//! request continuing the caller's W3C trace, the request id, one access log
-//! line, the HTTP metrics labelled by matched route template, and the
-//! `traceparent` and `X-Request-Id` response headers.
+//! The tower layer around the API and web routers: the request id (see
+//! [`crate::request_id`]), one `SERVER` span per request continuing the
+//! caller's W3C trace, one access log line, the HTTP metrics labelled by
+//! matched route template, and the `traceparent` response header.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,7 +23,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::json_log::{MAX_LOGGED_HEADER_BYTES, truncate_for_log};
 use crate::metrics::{HttpLabels, Metrics};
 use crate::propagation::extract_context;
-use crate::request_id::{REQUEST_ID_HEADER, RequestId};
+use crate::request_id::{WithRequestId, request_id_of, with_request_id};
 
 /// Route label for requests no route matched.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -53,12 +53,12 @@ impl HttpTelemetryLayer {
 }
 
 impl<S> Layer<S> for HttpTelemetryLayer {
-    type Service = HttpTelemetry<S>;
+    type Service = WithRequestId<HttpTelemetry<S>, axum::body::Body>;
     fn layer(&self, inner: S) -> Self::Service {
-        HttpTelemetry {
+        with_request_id(HttpTelemetry {
             inner,
             metrics: self.metrics.clone(),
-        }
+        })
     }
 }
 
@@ -114,7 +114,7 @@ impl Drop for ActiveGuard {
     }
 }
 
-async fn serve<S>(mut inner: S, metrics: Metrics, mut req: Request) -> Result<Response, Infallible>
+async fn serve<S>(mut inner: S, metrics: Metrics, req: Request) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
@@ -125,7 +125,7 @@ where
         .get::<MatchedPath>()
         .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
         .to_owned();
-    let request_id = RequestId::accept_or_generate(req.headers().get(REQUEST_ID_HEADER));
+    let request_id = request_id_of(&req).to_owned();
     let client = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -151,7 +151,7 @@ where
         user.id = Empty,
         trace_id = Empty,
         span_id = Empty,
-        request_id = %request_id.0,
+        request_id = %request_id,
     );
     let _ = span.set_parent(extract_context(req.headers()));
     let otel_cx = span.context();
@@ -159,11 +159,6 @@ where
     let trace_id = span_context.trace_id().to_string();
     span.record("trace_id", trace_id.as_str());
     span.record("span_id", span_context.span_id().to_string().as_str());
-
-    if let Ok(v) = HeaderValue::from_str(&request_id.0) {
-        req.headers_mut().insert(REQUEST_ID_HEADER, v);
-    }
-    req.extensions_mut().insert(request_id.clone());
 
     let active = metrics.http_active(method);
     active.inc();
@@ -208,9 +203,6 @@ where
     });
 
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id.0) {
-        headers.insert(REQUEST_ID_HEADER, v);
-    }
     let traceparent = format!(
         "00-{}-{}-{:02x}",
         trace_id,

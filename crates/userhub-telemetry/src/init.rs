@@ -116,14 +116,9 @@ where
         .with_target("tower", tracing::level_filters::LevelFilter::OFF)
         .with_target("opentelemetry", tracing::level_filters::LevelFilter::OFF)
         .with_target("sqlx", tracing::Level::WARN)
-        // The access log line repeats the server span's attributes, and the
-        // API's request-id span duplicates the server span: neither is
+        // The access log line repeats the server span's attributes: not
         // worth exporting per request.
-        .with_target("userhub::access", tracing::level_filters::LevelFilter::OFF)
-        .with_target(
-            "userhub_api::middleware::request_id",
-            tracing::level_filters::LevelFilter::OFF,
-        );
+        .with_target("userhub::access", tracing::level_filters::LevelFilter::OFF);
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_tracked_inactivity(false)

@@ -31,7 +31,7 @@ fn render_themed(
         message: message.to_owned(),
     };
     let mut response = views::render(status, &page);
-    crate::headers::harden(response.headers_mut());
+    userhub_telemetry::harden_page(response.headers_mut());
     response
 }
 

@@ -16,7 +16,6 @@ mod assets;
 mod cookie;
 mod csrf;
 pub mod error_page;
-mod headers;
 pub mod pages;
 mod session;
 mod settings;
@@ -30,12 +29,12 @@ use axum::routing::{get, post};
 
 pub use cookie::{SESSION_COOKIE, THEME_COOKIE};
 pub use error_page::not_found;
-pub use headers::CSP;
 pub use settings::WebSettings;
 pub use state::WebState;
 pub use transport::{
     HttpTransport, InProcessTransport, SharedTransport, Transport, TransportError,
 };
+pub use userhub_telemetry::PAGE_CSP as CSP;
 
 /// The URL of the embedded stylesheet (content-hashed).
 pub fn stylesheet_url() -> &'static str {
@@ -98,9 +97,8 @@ pub fn router(state: WebState) -> Router {
         )
         .layer(from_fn(csrf::csrf_layer))
         .layer(from_fn_with_state(state.clone(), session::session_layer));
-    Router::new()
+    let router = Router::new()
         .merge(pages)
-        .route("/static/{name}", get(assets::serve))
-        .layer(from_fn(headers::headers_layer))
-        .with_state(state)
+        .route("/static/{name}", get(assets::serve));
+    userhub_telemetry::page_security_headers(router).with_state(state)
 }

@@ -101,23 +101,14 @@ impl Application {
         &self.state
     }
 
-    /// The admin listener's router: `/metrics`, `/livez`, `/readyz`. Call it
-    /// inside the runtime that serves the application.
+    /// The admin listener's router: `/metrics` and the API's probes. Call
+    /// it inside the runtime that serves the application.
     pub fn admin_router(&self) -> Router {
-        let db = self.state.db.clone();
-        let draining = self.state.draining.clone();
-        // The admin listener may run on its own runtime; the pool's
+        // The admin listener runs on its own runtime; the pool's
         // connections belong to this one.
-        let runtime = tokio::runtime::Handle::current();
-        userhub_telemetry::admin_router(self.state.metrics.clone(), move || {
-            let (db, runtime, draining) = (db.clone(), runtime.clone(), draining.clone());
-            async move {
-                let check =
-                    async move { userhub_api::routes::ops::readiness(&db, &draining).await.0 };
-                userhub_telemetry::on_runtime(&runtime, check).await
-                    == Some(axum::http::StatusCode::OK)
-            }
-        })
+        let readiness = userhub_api::routes::ops::readiness(&self.state)
+            .on_runtime(tokio::runtime::Handle::current());
+        userhub_telemetry::admin_router(self.state.metrics.clone(), readiness)
     }
 
     /// The assembled router (without trailing-slash normalisation).

@@ -36,8 +36,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 use tracing::{debug, info, warn};
-use userhub_api::routes::ops::Draining;
 use userhub_core::config::ConnectionSettings;
+use userhub_telemetry::Draining;
 
 /// File descriptors kept free for everything that is not a client
 /// connection (database pool, SQLite files, admin listener, mail, logs).

@@ -5,21 +5,17 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use userhub_core::config::{ConfigError, ConfigSource, Settings};
-use userhub_telemetry::{HttpTelemetryLayer, Metrics};
+use userhub_telemetry::{Draining, HttpTelemetryLayer, Metrics, Readiness, probe_router};
 use userhub_web::{InProcessTransport, WebSettings, WebState};
 
 use crate::error::StartupError;
 use crate::server::{Limits, ShutdownPlan};
-use userhub_api::routes::ops::Draining;
 
 /// Web settings when none were given: development derives the cookie key
 /// from `SECRET_KEY`; elsewhere `USERHUB_COOKIE_KEY` is required.
@@ -76,15 +72,12 @@ pub fn bind_address(source: &ConfigSource, development: bool) -> Result<SocketAd
 }
 
 /// The standalone web service's admin router: `/metrics` (its HTTP server,
-/// process and build metrics), `/livez`, and `/readyz`, which is ready
-/// whenever the process serves. It deliberately does not follow the API's
-/// health: the UI answers its own "service unavailable" page when the API is
-/// down, which is better than every web replica leaving the load balancer.
+/// process and build metrics) and the probes, ready whenever the process
+/// serves. Readiness deliberately does not follow the API's health: the UI
+/// answers its own "service unavailable" page when the API is down, which
+/// is better than every web replica leaving the load balancer.
 pub fn standalone_admin_router(metrics: Metrics, draining: Draining) -> Router {
-    userhub_telemetry::admin_router(metrics, move || {
-        let draining = draining.clone();
-        async move { !draining.is_draining() }
-    })
+    userhub_telemetry::admin_router(metrics, Readiness::serving(draining))
 }
 
 /// The standalone web service's router (the API over HTTP).
@@ -102,33 +95,12 @@ pub fn standalone_router(
     let state = WebState::over_http(web, &api_url)
         .map_err(|e| ConfigError::new("USERHUB_API_URL", e.to_string()))?;
     Ok(userhub_web::router(state.clone())
-        .merge(probes(draining))
+        .merge(probe_router(Readiness::serving(draining)))
         .merge(userhub_web::not_found_router(state))
         .layer(CatchPanicLayer::custom(|_| {
             userhub_web::error_page::internal()
         }))
         .layer(HttpTelemetryLayer::new(metrics)))
-}
-
-/// `/livez` and `/readyz` on the web service's own port, answering like
-/// the API's (`{"status":"ok"}`, `{"status":"ready"}`, 503 once shutdown
-/// began); see [`standalone_admin_router`] for why readiness ignores the API.
-fn probes(draining: Draining) -> Router {
-    Router::new()
-        .route("/livez", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route(
-            "/readyz",
-            get(move || async move {
-                if draining.is_draining() {
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        Json(json!({ "status": "unavailable", "reason": "shutting down" })),
-                    )
-                } else {
-                    (StatusCode::OK, Json(json!({ "status": "ready" })))
-                }
-            }),
-        )
 }
 
 /// Serves `router` until `shutdown`, then fails `/readyz` for the delay of

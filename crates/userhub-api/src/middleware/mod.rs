@@ -1,14 +1,13 @@
-//! Cross-cutting HTTP behaviour: request ids, security headers, timeouts,
-//! CORS, panics and unknown routes.
+//! Cross-cutting HTTP behaviour of the API: the request id in opaque 500s,
+//! timeouts, CORS, panics and unknown routes (request ids and security
+//! headers themselves are telemetry's).
 
 mod cors;
 mod fallback;
-mod headers;
 pub mod request_id;
 mod timeout;
 
 pub use cors::cors_layer;
 pub use fallback::{method_not_allowed, not_found};
-pub use headers::security_headers;
-pub use request_id::{RequestId, request_id};
+pub use request_id::request_id;
 pub use timeout::{RequestTimeout, request_timeout};

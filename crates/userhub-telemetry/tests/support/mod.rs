@@ -94,7 +94,10 @@ impl Fixture {
             });
             let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let admin = admin_listener.local_addr().unwrap();
-            let admin_router = userhub_telemetry::admin_router(metrics.clone(), || async { true });
+            let admin_router = userhub_telemetry::admin_router(
+                metrics.clone(),
+                userhub_telemetry::Readiness::serving(Default::default()),
+            );
             tokio::spawn(async move { axum::serve(admin_listener, admin_router).await });
             (app, admin, guard, metrics, received)
         });

@@ -8,11 +8,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use userhub::server::{Limits, ShutdownPlan};
 use userhub::{Application, Mode, healthcheck, shutdown, superuser};
-use userhub_api::routes::ops::Draining;
 use userhub_core::Email;
 use userhub_core::config::{ConfigError, ConfigSource, ConnectionSettings, Environment, Settings};
 use userhub_storage::Database;
-use userhub_telemetry::{AdminServer, Metrics, TelemetryGuard, TelemetrySettings, error_chain};
+use userhub_telemetry::{
+    AdminServer, Draining, Metrics, TelemetryGuard, TelemetrySettings, error_chain,
+};
 
 use super::{Cli, Command};
 

@@ -103,6 +103,10 @@ pub struct ConnectionSettings {
     /// `USERHUB_MAX_CONNECTIONS`: connections served at once; further
     /// clients wait in the listen backlog (never refused by a crash).
     pub max_connections: usize,
+    /// `USERHUB_MAX_IN_FLIGHT_REQUESTS`: requests handled at once; beyond
+    /// it a request is answered 503 with `Retry-After` before any work
+    /// (health probes excepted).
+    pub max_in_flight_requests: usize,
 }
 
 impl ConnectionSettings {
@@ -111,6 +115,7 @@ impl ConnectionSettings {
             header_read_timeout: secs(src, "USERHUB_HEADER_READ_TIMEOUT_SECONDS", 10)?,
             keepalive_timeout: secs(src, "USERHUB_KEEPALIVE_TIMEOUT_SECONDS", 75)?,
             max_connections: positive(src, "USERHUB_MAX_CONNECTIONS", 4096)?,
+            max_in_flight_requests: positive(src, "USERHUB_MAX_IN_FLIGHT_REQUESTS", 512)?,
         })
     }
 }

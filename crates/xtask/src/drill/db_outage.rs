@@ -4,14 +4,18 @@
 //! fail `/readyz` within 1 s, and recover within 5 s of PostgreSQL's return
 //! without being restarted.
 //!
+//! The full run also asserts that `UserhubAvailabilityBudgetBurnFast`
+//! (the 503s burn the availability budget) reaches the on-call webhook.
+//!
 //! HAProxy checks `/livez` here, not `/readyz`: with one database behind
 //! every replica, a readiness-based balancer would take all of them out and
 //! answer for them, and the drill measures the service's own answers.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use super::alerts::Alerts;
 use super::report::Target;
 use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
 use crate::rig::haproxy::Check;
@@ -21,6 +25,9 @@ use crate::rig::{api, k6, now_ms, pg, stack};
 /// Requests may wait this long for a connection before the 503 (the default
 /// `USERHUB_DB_ACQUIRE_TIMEOUT_SECONDS`); one more second is the bound.
 const ANSWER_BOUND_MS: f64 = 6000.0;
+/// The burn-rate alert has `for: 2m`; a scrape (15 s), the recording
+/// rules' evaluation and the on-call route's `group_wait` (10 s) come on top.
+const BURN_ALERT_BOUND: Duration = Duration::from_secs(200);
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -41,6 +48,13 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     options.api_env = super::drain_env();
     let mut stack = stack::Stack::start(&options, &ctx.work)?;
     api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
+    // The short (CI) variant skips the alert: it needs minutes.
+    let alerts = if ctx.short {
+        None
+    } else {
+        let admin: Vec<_> = stack.api.iter().map(|p| p.spec.admin).collect();
+        Some(Alerts::start(&admin, &ctx.work)?)
+    };
 
     let outage = ctx.pick(15, 6);
     let settle = ctx.pick(12, 8);
@@ -54,6 +68,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let running = ctx.k6("db-outage", &url, (DRILL_EMAIL, DRILL_PASSWORD), 10, 20, seconds)?;
     std::thread::sleep(Duration::from_secs(3));
     let mut windows = Vec::new();
+    let first_fault = Instant::now();
     for mode in ["fast", "immediate"] {
         ctx.check_deadline()?;
         let stop_issued = now_ms();
@@ -184,6 +199,14 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         format!("replicas still running: {alive:?}"),
         alive.iter().all(|a| *a),
     ));
+    if let Some(alerts) = &alerts {
+        outcome.targets.push(alerts.expect(
+            "UserhubAvailabilityBudgetBurnFast",
+            "oncall",
+            first_fault,
+            BURN_ALERT_BOUND,
+        )?);
+    }
     outcome.details = serde_json::json!({ "windows": details, "outage_seconds": outage });
     outcome.runs.push(run);
     drop(stack);

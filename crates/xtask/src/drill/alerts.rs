@@ -20,12 +20,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use super::Ctx;
 use super::report::Target;
+use crate::rig::stack::Stack;
 use crate::livestack::{Monitoring, MonitoringOptions, SlackMessage, is_firing_about};
 use crate::observability::live::TEST_EVALUATION_INTERVAL;
 
 /// The job whose alerts a drill judges.
 const JOB: &str = "userhub-api";
+/// The burn-rate alerts have `for: 2m`; a scrape (15 s), the recording
+/// rules' evaluation and the on-call route's `group_wait` (10 s) come on top.
+const BURN_ALERT_BOUND: Duration = Duration::from_secs(200);
 
 /// Prometheus + Alertmanager + webhook receiver, and the runtime serving them.
 pub struct Alerts {
@@ -70,6 +75,22 @@ impl Alerts {
             monitoring: Some(monitoring),
             runtime,
         })
+    }
+
+    /// The full run's alert stack on `stack`'s replicas; `None` for the
+    /// short (CI) variant, which skips the alerts (each needs minutes).
+    pub fn unless_short(ctx: &Ctx, stack: &Stack) -> Result<Option<Self>> {
+        if ctx.short {
+            return Ok(None);
+        }
+        let admin: Vec<SocketAddr> = stack.api.iter().map(|p| p.spec.admin).collect();
+        Self::start(&admin, &ctx.work).map(Some)
+    }
+
+    /// `UserhubAvailabilityBudgetBurnFast` on the on-call webhook within
+    /// its bound of `fault`.
+    pub fn expect_budget_burn(&self, fault: Instant) -> Result<Target> {
+        self.expect("UserhubAvailabilityBudgetBurnFast", "oncall", fault, BURN_ALERT_BOUND)
     }
 
     fn monitoring(&self) -> Result<&Monitoring> {

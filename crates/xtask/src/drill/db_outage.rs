@@ -25,9 +25,6 @@ use crate::rig::{api, k6, now_ms, pg, stack};
 /// Requests may wait this long for a connection before the 503 (the default
 /// `USERHUB_DB_ACQUIRE_TIMEOUT_SECONDS`); one more second is the bound.
 const ANSWER_BOUND_MS: f64 = 6000.0;
-/// The burn-rate alert has `for: 2m`; a scrape (15 s), the recording
-/// rules' evaluation and the on-call route's `group_wait` (10 s) come on top.
-const BURN_ALERT_BOUND: Duration = Duration::from_secs(200);
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -48,13 +45,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     options.api_env = super::drain_env();
     let mut stack = stack::Stack::start(&options, &ctx.work)?;
     api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
-    // The short (CI) variant skips the alert: it needs minutes.
-    let alerts = if ctx.short {
-        None
-    } else {
-        let admin: Vec<_> = stack.api.iter().map(|p| p.spec.admin).collect();
-        Some(Alerts::start(&admin, &ctx.work)?)
-    };
+    let alerts = Alerts::unless_short(ctx, &stack)?;
 
     let outage = ctx.pick(15, 6);
     let settle = ctx.pick(12, 8);
@@ -200,12 +191,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         alive.iter().all(|a| *a),
     ));
     if let Some(alerts) = &alerts {
-        outcome.targets.push(alerts.expect(
-            "UserhubAvailabilityBudgetBurnFast",
-            "oncall",
-            first_fault,
-            BURN_ALERT_BOUND,
-        )?);
+        outcome.targets.push(alerts.expect_budget_burn(first_fault)?);
     }
     outcome.details = serde_json::json!({ "windows": details, "outage_seconds": outage });
     outcome.runs.push(run);

@@ -35,9 +35,6 @@ const SHED_BOUND_MS: f64 = 1500.0;
 const IN_FLIGHT: u32 = 24;
 /// HAProxy's `maxconn` per replica: above [`IN_FLIGHT`], so the service sheds.
 const HAPROXY_MAXCONN: u32 = 128;
-/// The burn-rate alert has `for: 2m`; a scrape (15 s), the recording
-/// rules' evaluation and the on-call route's `group_wait` (10 s) come on top.
-const BURN_ALERT_BOUND: Duration = Duration::from_secs(200);
 
 pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let mut outcome = Outcome::default();
@@ -50,13 +47,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     options.api_maxconn = HAPROXY_MAXCONN;
     let stack = stack::Stack::start(&options, &ctx.work)?;
     api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
-    // The short variant skips the alert: it needs minutes.
-    let alerts = if ctx.short {
-        None
-    } else {
-        let admin: Vec<_> = stack.api.iter().map(|p| p.spec.admin).collect();
-        Some(Alerts::start(&admin, &ctx.work)?)
-    };
+    let alerts = Alerts::unless_short(ctx, &stack)?;
 
     let baseline = 10;
     let overload = ctx.pick(30, 15);
@@ -165,12 +156,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         tail_failed == 0 && p99(&tail) < 500.0 && !tail.is_empty(),
     ));
     if let Some(alerts) = &alerts {
-        outcome.targets.push(alerts.expect(
-            "UserhubAvailabilityBudgetBurnFast",
-            "oncall",
-            overload_started,
-            BURN_ALERT_BOUND,
-        )?);
+        outcome.targets.push(alerts.expect_budget_burn(overload_started)?);
     }
     let dropped = k6::metric_rows(&run.csv, "dropped_iterations")?.len();
     outcome.details = serde_json::json!({

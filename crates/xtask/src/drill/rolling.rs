@@ -27,13 +27,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     options.api_env = super::drain_env();
     let mut stack = stack::Stack::start(&options, &ctx.work)?;
     api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
-    // The short (CI) variant skips the alert: it needs minutes of downtime.
-    let alerts = if ctx.short {
-        None
-    } else {
-        let admin: Vec<_> = stack.api.iter().map(|p| p.spec.admin).collect();
-        Some(Alerts::start(&admin, &ctx.work)?)
-    };
+    let alerts = Alerts::unless_short(ctx, &stack)?;
 
     let rounds = ctx.pick(2, 1);
     let seconds = ctx.pick(60, 30);

@@ -1,14 +1,25 @@
 //! Metrics read at scrape time: the database pool and the process (Linux
 //! `/proc`; on other systems the process metrics are absent).
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use crate::metrics::{PoolSource, PoolStats};
+/// A snapshot of a connection pool, read on every scrape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: u64,
+    pub idle: u64,
+    pub max: u64,
+    /// Tasks waiting for a connection.
+    pub waiters: u64,
+}
+
+/// Shared slot for the pool-stats function.
+type PoolSource = RwLock<Option<Arc<dyn Fn() -> PoolStats + Send + Sync>>>;
 
 /// Pool gauges from the function the storage layer registered.
 #[derive(Default)]

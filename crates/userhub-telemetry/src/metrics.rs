@@ -5,8 +5,8 @@
 //! matched route template, normalised HTTP methods, status codes), so series
 //! cardinality is bounded by construction.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -17,7 +17,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::build_info::BuildInfo;
-use crate::collectors::{PoolCollector, ProcessCollector};
+use crate::collectors::{PoolCollector, PoolStats, ProcessCollector};
 
 /// HTTP request duration buckets: sub-millisecond to 10 s.
 pub const HTTP_BUCKETS: [f64; 16] = [
@@ -67,16 +67,6 @@ impl LoginOutcome {
             Self::RateLimited => "rate_limited",
         }
     }
-}
-
-/// A snapshot of a connection pool, read on every scrape.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolStats {
-    pub in_use: u64,
-    pub idle: u64,
-    pub max: u64,
-    /// Tasks waiting for a connection.
-    pub waiters: u64,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -400,9 +390,6 @@ impl Metrics {
         );
     }
 }
-
-/// Shared slot for the pool-stats function.
-pub(crate) type PoolSource = RwLock<Option<Arc<dyn Fn() -> PoolStats + Send + Sync>>>;
 
 #[cfg(test)]
 mod tests {

@@ -10,9 +10,10 @@ use tower_http::normalize_path::NormalizePathLayer;
 use tracing::info;
 use userhub_api::AppState;
 use userhub_core::config::Settings;
-use userhub_storage::{Database, StorageError};
+use userhub_storage::Database;
 use userhub_telemetry::{HttpTelemetryLayer, Metrics, PoolStats};
 
+use crate::error::StartupError;
 use crate::server::{Limits, ShutdownPlan};
 use crate::superuser;
 
@@ -28,20 +29,6 @@ pub enum Mode {
     AllInOne,
     /// The API alone (`userhub api`).
     Api,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("cannot open the database")]
-    Database(#[source] StorageError),
-    #[error("cannot migrate the database")]
-    Migrate(#[source] StorageError),
-    #[error("cannot create the first superuser")]
-    Superuser(#[source] superuser::SuperuserError),
-    #[error("server error")]
-    Serve(#[source] std::io::Error),
-    #[error("invalid web UI configuration")]
-    Web(#[source] userhub_core::config::ConfigError),
 }
 
 /// A built application, ready to serve.
@@ -180,5 +167,11 @@ fn assemble(state: AppState, mode: Mode, web: Option<userhub_web::WebSettings>) 
         }
         _ => api.fallback(userhub_api::middleware::not_found),
     };
-    userhub_api::layers(app, &settings).layer(HttpTelemetryLayer::new(metrics))
+    let in_flight = crate::shed::InFlight::new(settings.server.connections.max_in_flight_requests);
+    userhub_api::layers(app, &settings)
+        .layer(axum::middleware::from_fn_with_state(
+            in_flight,
+            crate::shed::shed,
+        ))
+        .layer(HttpTelemetryLayer::new(metrics))
 }

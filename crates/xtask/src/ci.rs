@@ -25,6 +25,8 @@ const STEPS: &[Step] = &[
     // Load and resilience gates on the static binary the image step built.
     ("load_smoke", || crate::load::run(&shipped(&["smoke", "--no-record"]))),
     ("drill_crash", || crate::drill::run(&shipped(&["crash", "--short"]))),
+    ("drill_rolling", || crate::drill::run(&shipped(&["rolling-restart", "--short"]))),
+    ("drill_db_outage", || crate::drill::run(&shipped(&["db-outage", "--short"]))),
     // The molecule converge of the roles takes longer than the pipeline's
     // budget on 2 cores: it runs as `cargo xtask infra` (and in hosted CI).
     ("infra_lint", || crate::infra::run(&["lint".to_owned()])),

@@ -166,10 +166,76 @@ async fn assert_all_signed_up(app: &TestApp, emails: &[String], users: i64) {
     assert_eq!(created, 5, "every complete signup ran to completion");
 }
 
+/// Past `USERHUB_MAX_IN_FLIGHT_REQUESTS` a request is shed at once with 503
+/// and `Retry-After`, in the contract's error shape, while the health
+/// probes are still answered; once the burst is over, requests succeed.
+async fn excess_requests_are_shed_at_once(b: Backend) {
+    let app = TestApp::builder(b)
+        .env("USERHUB_MAX_IN_FLIGHT_REQUESTS", "1")
+        // Logins queue behind one argon2 run at a time: each holds its
+        // in-flight permit for at least one hash.
+        .env("USERHUB_HASH_CONCURRENCY", "1")
+        .start()
+        .await;
+    let login = || {
+        app.post("/api/v1/login/access-token")
+            .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .send()
+    };
+    let probes = async {
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            for path in ["/readyz", "/livez"] {
+                statuses.push(app.get(path).send().await.unwrap().status());
+            }
+        }
+        statuses
+    };
+    let burst = futures::future::join_all((0..12).map(|_| async {
+        let started = Instant::now();
+        let response = login().await.unwrap();
+        (response, started.elapsed())
+    }));
+    let (answers, probe_statuses) = tokio::join!(burst, probes);
+    let mut shed = 0;
+    for (response, took) in answers {
+        match response.status() {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                shed += 1;
+                assert_eq!(
+                    response
+                        .headers()
+                        .get("retry-after")
+                        .map(|v| v.to_str().unwrap()),
+                    Some("1")
+                );
+                assert!(took < Duration::from_secs(2), "shed after {took:?}");
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(
+                    body,
+                    json!({"detail": "Service temporarily overloaded, retry shortly"})
+                );
+            }
+            other => panic!("unexpected status {other} in a burst"),
+        }
+    }
+    assert!(
+        shed > 0,
+        "12 concurrent logins against a limit of 1: none shed"
+    );
+    assert!(
+        probe_statuses.iter().all(|s| *s == StatusCode::OK),
+        "probes are never shed: {probe_statuses:?}"
+    );
+    assert_eq!(login().await.unwrap().status(), StatusCode::OK);
+}
+
 on_both_backends!(
     silent_and_slow_connections_are_closed,
     silent_connections_do_not_lock_out_real_clients,
     a_request_survives_its_client,
+    excess_requests_are_shed_at_once,
 );
 
 /// The real binary, `userhub api` on SQLite, in a fresh directory, with

@@ -7,6 +7,7 @@ pub mod app;
 pub mod error;
 pub mod healthcheck;
 pub mod server;
+pub mod shed;
 pub mod shutdown;
 pub mod superuser;
 pub mod web;

@@ -25,6 +25,8 @@ const STEPS: &[Step] = &[
     // Load and resilience gates on the static binary the image step built.
     ("load_smoke", || crate::load::run(&shipped(&["smoke", "--no-record"]))),
     ("drill_crash", || crate::drill::run(&shipped(&["crash", "--short"]))),
+    ("drill_rolling", || crate::drill::run(&shipped(&["rolling-restart", "--short"]))),
+    ("drill_db_outage", || crate::drill::run(&shipped(&["db-outage", "--short"]))),
     // Terraform, cloud-init and Ansible checks, then the molecule platform
     // scenario: common, hardening, node_exporter, loadbalancer and postgresql
     // converged on one container, a second converge that must change

@@ -15,6 +15,6 @@ mod rows;
 mod users;
 
 pub use auth_state::LoginReservation;
-pub use backend::{Database, PoolStats};
-pub use error::StorageError;
+pub use backend::Database;
+pub use error::{Constraint, StorageError};
 pub use migrate::{MigrationReport, SchemaStatus};

@@ -1,19 +1,18 @@
 //! Metrics read at scrape time: the database pool and the process (Linux
 //! `/proc`; on other systems the process metrics are absent).
 
-use std::sync::Arc;
+use std::sync::RwLock;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-
-use crate::metrics::{PoolSource, PoolStats};
+use userhub_core::observe::PoolStatsSource;
 
 /// Pool gauges from the function the storage layer registered.
 #[derive(Default)]
 pub(crate) struct PoolCollector {
-    source: PoolSource,
+    source: RwLock<Option<PoolStatsSource>>,
 }
 
 impl std::fmt::Debug for PoolCollector {
@@ -23,7 +22,7 @@ impl std::fmt::Debug for PoolCollector {
 }
 
 impl PoolCollector {
-    pub(crate) fn set_source(&self, source: Arc<dyn Fn() -> PoolStats + Send + Sync>) {
+    pub(crate) fn set_source(&self, source: PoolStatsSource) {
         *self.source.write().unwrap_or_else(|e| e.into_inner()) = Some(source);
     }
 }

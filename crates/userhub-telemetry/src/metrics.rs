@@ -5,8 +5,8 @@
 //! matched route template, normalised HTTP methods, status codes), so series
 //! cardinality is bounded by construction.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -15,6 +15,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+pub use userhub_core::observe::PoolStats;
+use userhub_core::observe::{DbObserver, DbOutcome, DbQuery, PoolStatsSource};
 
 use crate::build_info::BuildInfo;
 use crate::collectors::{PoolCollector, ProcessCollector};
@@ -67,16 +69,6 @@ impl LoginOutcome {
             Self::RateLimited => "rate_limited",
         }
     }
-}
-
-/// A snapshot of a connection pool, read on every scrape.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolStats {
-    pub in_use: u64,
-    pub idle: u64,
-    pub max: u64,
-    /// Tasks waiting for a connection.
-    pub waiters: u64,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -146,17 +138,6 @@ struct Inner {
     emails: Family<EmailLabels, Counter>,
     rate_limited: Family<EndpointLabel, Counter>,
     pool: Arc<PoolCollector>,
-    db_in_flight: AtomicU64,
-}
-
-/// Counts a database operation as in flight until dropped.
-#[derive(Debug)]
-pub struct DbOperationGuard(Metrics);
-
-impl Drop for DbOperationGuard {
-    fn drop(&mut self) {
-        self.0.inner.db_in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Default for Metrics {
@@ -295,7 +276,6 @@ impl Metrics {
                 emails,
                 rate_limited,
                 pool,
-                db_in_flight: AtomicU64::new(0),
             }),
         }
     }
@@ -358,25 +338,6 @@ impl Metrics {
         self.inner.db_timeouts.inc();
     }
 
-    /// Marks one database operation (acquire + query) as in flight until the
-    /// guard drops; see [`Metrics::db_operations_in_flight`].
-    pub fn track_db_operation(&self) -> DbOperationGuard {
-        self.inner.db_in_flight.fetch_add(1, Ordering::Relaxed);
-        DbOperationGuard(self.clone())
-    }
-
-    /// Database operations in flight. Those beyond the connections in use
-    /// are waiting for a connection (the pool's waiters).
-    pub fn db_operations_in_flight(&self) -> u64 {
-        self.inner.db_in_flight.load(Ordering::Relaxed)
-    }
-
-    /// Registers the function read on every scrape for the pool gauges
-    /// (in use, idle, max, waiters). The last registration wins.
-    pub fn set_pool_stats_source(&self, source: impl Fn() -> PoolStats + Send + Sync + 'static) {
-        self.inner.pool.set_source(Arc::new(source));
-    }
-
     pub(crate) fn http_active(&self, method: &'static str) -> Gauge {
         self.inner
             .http_active
@@ -401,8 +362,21 @@ impl Metrics {
     }
 }
 
-/// Shared slot for the pool-stats function.
-pub(crate) type PoolSource = RwLock<Option<Arc<dyn Fn() -> PoolStats + Send + Sync>>>;
+/// The storage layer's queries and pool, as metrics.
+impl DbObserver for Metrics {
+    fn query_finished(&self, query: &DbQuery, elapsed: Duration, outcome: DbOutcome) {
+        self.record_db_operation(query.operation.label(), query.table, elapsed.as_secs_f64());
+        if outcome == DbOutcome::PoolTimeout {
+            self.record_db_acquire_timeout();
+        }
+    }
+
+    /// `stats` is read on every scrape for the pool gauges (in use, idle,
+    /// max, waiters); the last pool registered wins.
+    fn watch_pool(&self, stats: PoolStatsSource) {
+        self.inner.pool.set_source(stats);
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -439,7 +413,7 @@ mod tests {
         metrics.record_email("test", "sent");
         metrics.record_login(LoginOutcome::Success);
         metrics.record_db_operation("select", "user", 0.001);
-        metrics.set_pool_stats_source(PoolStats::default);
+        metrics.watch_pool(Arc::new(PoolStats::default));
         let text = metrics.render(Format::PrometheusText);
         let families: std::collections::BTreeSet<&str> = text
             .lines()

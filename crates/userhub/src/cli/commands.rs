@@ -162,7 +162,7 @@ async fn bind_admin(telemetry: &TelemetrySettings) -> Result<Option<TcpListener>
 }
 
 async fn open_db(settings: &Settings) -> Result<Database, ExitCode> {
-    Database::connect(&settings.database, Metrics::new())
+    Database::connect(&settings.database, std::sync::Arc::new(Metrics::new()))
         .await
         .map_err(|e| fail("cannot open the database", &e))
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of infra/terraform/tf with stand-in terraform and aws commands:
 # the .env checks, the state key per environment and sandbox owner, the
-# saved-plan apply, and the prod confirmation. Nothing reaches AWS.
+# saved-plan apply, the variable file and data directory per environment,
+# and the prod confirmation. Nothing reaches AWS.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,7 +13,7 @@ trap 'rm -rf "$work"; rm -rf "$here/../terraform/.plans"' EXIT
 mkdir -p "$work/bin"
 cat > "$work/bin/terraform" <<'STUB'
 #!/usr/bin/env bash
-echo "terraform $*" >> "$STUB_LOG"
+echo "terraform $* data_dir=${TF_DATA_DIR:-}" >> "$STUB_LOG"
 for arg in "$@"; do
   case "$arg" in -out=*) touch "${arg#-out=}" ;; esac
 done
@@ -47,12 +48,14 @@ write_env staging
 if STUB_ACCOUNT=999999999999 "$wrapper" init 2>"$work/err"; then fail "accepted foreign credentials"; fi
 grep -q "belong to account 999999999999" "$work/err" || fail "no message about the account mismatch"; ok
 
-# staging: state key envs/staging, names userhub-staging.
+# staging: the one root module with envs/staging.tfvars, state key
+# envs/staging, its own data directory, names userhub-staging.
 : > "$STUB_LOG"
 "$wrapper" init >/dev/null
-grep -q -- "-chdir=$here/../terraform/envs/staging init" "$STUB_LOG" || grep -q "envs/staging init" "$STUB_LOG" || fail "init not in envs/staging"
+grep -q -- "-chdir=.*/terraform init .*data_dir=.*/terraform/.terraform/staging$" "$STUB_LOG" || fail "init not in the root module with the staging data directory"
 grep -q "key=envs/staging/terraform.tfstate" "$STUB_LOG" || fail "staging state key"
 "$wrapper" plan >/dev/null
+grep -q -- "plan .*-var-file=.*/envs/staging.tfvars .*data_dir=.*/.terraform/staging$" "$STUB_LOG" || fail "staging plan without envs/staging.tfvars"
 grep -q "name=userhub-staging" "$STUB_LOG" || fail "staging name"; ok
 
 # sandbox: the staging code, a private state and names per developer.
@@ -61,13 +64,16 @@ SANDBOX_OWNER=alice "$wrapper" init >/dev/null
 grep -q "key=sandbox/alice/terraform.tfstate" "$STUB_LOG" || fail "sandbox state key"
 SANDBOX_OWNER=alice "$wrapper" plan >/dev/null
 grep -q "name=userhub-sbx-alice" "$STUB_LOG" || fail "sandbox name"
-grep -q "force_destroy=true" "$STUB_LOG" || fail "sandbox buckets not destroyable"; ok
+grep -q "force_destroy=true" "$STUB_LOG" || fail "sandbox buckets not destroyable"
+grep -q -- "plan .*-var-file=.*/envs/staging.tfvars .*data_dir=.*/.terraform/sandbox-alice$" "$STUB_LOG" || fail "sandbox is not staging's variables in a private data directory"; ok
 
 # prod: apply needs a saved plan, then refuses without confirmation.
 write_env prod; : > "$STUB_LOG"
 if "$wrapper" apply </dev/null 2>"$work/err"; then fail "applied without a plan"; fi
 grep -q "run 'tf plan' first" "$work/err" || fail "no message about the missing plan"
 "$wrapper" plan >/dev/null
+grep -q -- "plan .*-var-file=.*/envs/prod.tfvars .*data_dir=.*/.terraform/prod$" "$STUB_LOG" || fail "prod plan without envs/prod.tfvars and its data directory"
+! grep -q "staging" "$STUB_LOG" || fail "a prod command touched staging's variables or data"
 if "$wrapper" apply </dev/null 2>"$work/err"; then fail "applied prod without confirmation"; fi
 grep -q "refusing to apply prod" "$work/err" || fail "no refusal message"
 ! grep -q " apply " "$STUB_LOG" || fail "terraform apply ran for prod without confirmation"

@@ -7,7 +7,6 @@
 
 pub mod config;
 pub mod domain;
-pub mod observe;
 pub mod security;
 
 pub use domain::{

@@ -2,7 +2,7 @@
 //! per account and access tokens revoked one by one (logout). Both live in
 //! the database so that N replicas enforce one limit, not N.
 
-use userhub_core::observe::{DbOperation::*, DbQuery};
+use crate::observe::{DbOperation::*, DbQuery};
 use userhub_core::{User, UserId};
 
 use crate::backend::query;

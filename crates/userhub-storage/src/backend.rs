@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use crate::observe::{DbObserver, DbOutcome, DbQuery, PoolStats};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use userhub_core::config::DatabaseSettings;
-use userhub_core::observe::{DbObserver, DbOutcome, DbQuery, PoolStats};
 
 use crate::StorageError;
 

@@ -2,7 +2,7 @@
 //! unavailable database into 503 (retry), everything else an opaque 500 at
 //! the HTTP edge.
 
-use userhub_core::observe::DbOutcome;
+use crate::observe::DbOutcome;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -1,6 +1,6 @@
 //! The item repository.
 
-use userhub_core::observe::{DbOperation::*, DbQuery};
+use crate::observe::{DbOperation::*, DbQuery};
 use userhub_core::{Item, ItemId, ItemPatch, NewItem, Page, PageRequest, UserId};
 use uuid::Uuid;
 

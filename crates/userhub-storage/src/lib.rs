@@ -11,6 +11,7 @@ pub mod backend;
 mod error;
 mod items;
 mod migrate;
+pub mod observe;
 mod rows;
 mod users;
 

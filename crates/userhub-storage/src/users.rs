@@ -4,7 +4,7 @@
 //! case-only duplicates, only one of them holds the canonical form and the
 //! exact-case match wins.
 
-use userhub_core::observe::{DbOperation::*, DbQuery};
+use crate::observe::{DbOperation::*, DbQuery};
 use userhub_core::{Email, NewUser, Page, PageRequest, User, UserId, UserPatch, canonical_email};
 use uuid::Uuid;
 

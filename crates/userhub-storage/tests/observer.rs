@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use userhub_core::config::{DatabaseSettings, Secret};
-use userhub_core::observe::{DbObserver, DbOperation, DbOutcome, DbQuery, PoolStatsSource};
 use userhub_core::{Email, NewUser};
+use userhub_storage::observe::{DbObserver, DbOperation, DbOutcome, DbQuery, PoolStatsSource};
 use userhub_storage::{Constraint, Database, StorageError};
 
 #[derive(Default)]

@@ -1,18 +1,30 @@
 //! Metrics read at scrape time: the database pool and the process (Linux
 //! `/proc`; on other systems the process metrics are absent).
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use userhub_core::observe::PoolStatsSource;
+
+/// A snapshot of a connection pool, read on every scrape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: u64,
+    pub idle: u64,
+    pub max: u64,
+    /// Tasks waiting for a connection.
+    pub waiters: u64,
+}
+
+/// Shared slot for the pool-stats function.
+type PoolSource = RwLock<Option<Arc<dyn Fn() -> PoolStats + Send + Sync>>>;
 
 /// Pool gauges from the function the storage layer registered.
 #[derive(Default)]
 pub(crate) struct PoolCollector {
-    source: RwLock<Option<PoolStatsSource>>,
+    source: PoolSource,
 }
 
 impl std::fmt::Debug for PoolCollector {
@@ -22,7 +34,7 @@ impl std::fmt::Debug for PoolCollector {
 }
 
 impl PoolCollector {
-    pub(crate) fn set_source(&self, source: PoolStatsSource) {
+    pub(crate) fn set_source(&self, source: Arc<dyn Fn() -> PoolStats + Send + Sync>) {
         *self.source.write().unwrap_or_else(|e| e.into_inner()) = Some(source);
     }
 }

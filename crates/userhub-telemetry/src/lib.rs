@@ -29,6 +29,7 @@ pub mod testing;
 
 pub use admin::{AdminServer, admin_router, on_runtime};
 pub use build_info::BuildInfo;
+pub use collectors::PoolStats;
 pub use error::TelemetryError;
 pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 pub use http_layer::{HttpTelemetry, HttpTelemetryLayer, UNMATCHED_ROUTE, record_user_id};
@@ -36,7 +37,7 @@ pub use init::{TelemetryGuard, init, init_with_writer};
 pub use json_log::{
     JsonLogLayer, MAX_LOGGED_FIELD_BYTES, MAX_LOGGED_HEADER_BYTES, error_chain, truncate_for_log,
 };
-pub use metrics::{LoginOutcome, Metrics, PoolStats};
+pub use metrics::{LoginOutcome, Metrics};
 pub use propagation::{client_span, extract_context, inject_context, inject_current_context};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use settings::{

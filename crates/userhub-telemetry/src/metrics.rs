@@ -6,7 +6,6 @@
 //! cardinality is bounded by construction.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -15,11 +14,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-pub use userhub_core::observe::PoolStats;
-use userhub_core::observe::{DbObserver, DbOutcome, DbQuery, PoolStatsSource};
 
 use crate::build_info::BuildInfo;
-use crate::collectors::{PoolCollector, ProcessCollector};
+use crate::collectors::{PoolCollector, PoolStats, ProcessCollector};
 
 /// HTTP request duration buckets: sub-millisecond to 10 s.
 pub const HTTP_BUCKETS: [f64; 16] = [
@@ -338,6 +335,12 @@ impl Metrics {
         self.inner.db_timeouts.inc();
     }
 
+    /// Registers the function read on every scrape for the pool gauges
+    /// (in use, idle, max, waiters). The last registration wins.
+    pub fn set_pool_stats_source(&self, source: impl Fn() -> PoolStats + Send + Sync + 'static) {
+        self.inner.pool.set_source(Arc::new(source));
+    }
+
     pub(crate) fn http_active(&self, method: &'static str) -> Gauge {
         self.inner
             .http_active
@@ -359,22 +362,6 @@ impl Metrics {
             trace_id.map(|trace_id| TraceLabel { trace_id }),
             None,
         );
-    }
-}
-
-/// The storage layer's queries and pool, as metrics.
-impl DbObserver for Metrics {
-    fn query_finished(&self, query: &DbQuery, elapsed: Duration, outcome: DbOutcome) {
-        self.record_db_operation(query.operation.label(), query.table, elapsed.as_secs_f64());
-        if outcome == DbOutcome::PoolTimeout {
-            self.record_db_acquire_timeout();
-        }
-    }
-
-    /// `stats` is read on every scrape for the pool gauges (in use, idle,
-    /// max, waiters); the last pool registered wins.
-    fn watch_pool(&self, stats: PoolStatsSource) {
-        self.inner.pool.set_source(stats);
     }
 }
 
@@ -413,7 +400,7 @@ mod tests {
         metrics.record_email("test", "sent");
         metrics.record_login(LoginOutcome::Success);
         metrics.record_db_operation("select", "user", 0.001);
-        metrics.watch_pool(Arc::new(PoolStats::default));
+        metrics.set_pool_stats_source(PoolStats::default);
         let text = metrics.render(Format::PrometheusText);
         let families: std::collections::BTreeSet<&str> = text
             .lines()

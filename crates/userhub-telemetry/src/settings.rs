@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 
-use userhub_core::config::{ConfigError, ConfigSource, Environment};
+use userhub_config::{ConfigError, ConfigSource, Environment};
 
 /// Default admin listener (metrics, liveness, readiness).
 pub const DEFAULT_ADMIN_BIND: &str = "0.0.0.0:9464";
@@ -68,14 +68,7 @@ impl TelemetrySettings {
     /// Settings for a deployed environment unless `ENVIRONMENT` says
     /// `development`.
     pub fn from_source(src: &ConfigSource) -> Result<Self, ConfigError> {
-        let development = src
-            .raw_any(&["ENVIRONMENT", "FASTAPI_ENV"])
-            .is_some_and(|(_, v)| {
-                matches!(
-                    v.trim().to_ascii_lowercase().as_str(),
-                    "development" | "dev" | "local"
-                )
-            });
+        let development = Environment::from_source(src, Environment::production()).is_development();
         Self::build(src, development)
     }
 

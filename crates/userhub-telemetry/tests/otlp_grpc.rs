@@ -9,8 +9,6 @@ mod support;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use userhub_core::observe::DbObserver;
-
 use openmetrics_parser::{OpenMetricsValue, PrometheusValue};
 use support::{Fixture, Protocol, traceparent};
 
@@ -248,12 +246,12 @@ fn metrics_parse_as_prometheus_text_and_openmetrics() {
     fx.metrics.record_email("test", "sent");
     fx.metrics.record_rate_limited("login");
     fx.metrics
-        .watch_pool(std::sync::Arc::new(|| userhub_telemetry::PoolStats {
+        .set_pool_stats_source(|| userhub_telemetry::PoolStats {
             in_use: 3,
             idle: 2,
             max: 10,
             waiters: 1,
-        }));
+        });
     fx.rt.block_on(async {
         // Each test may run in its own process (nextest): make one request
         // here so the HTTP histogram has a series to expose.

@@ -13,8 +13,11 @@
 
 pub mod api;
 mod assets;
+mod cookie;
+mod csrf;
+pub mod error_page;
+mod headers;
 pub mod pages;
-mod security;
 mod session;
 mod settings;
 mod state;
@@ -25,9 +28,9 @@ use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 
-pub use pages::error_page::not_found;
-pub use security::CSP;
-pub use session::{SESSION_COOKIE, THEME_COOKIE};
+pub use cookie::{SESSION_COOKIE, THEME_COOKIE};
+pub use error_page::not_found;
+pub use headers::CSP;
 pub use settings::WebSettings;
 pub use state::WebState;
 pub use transport::{
@@ -93,11 +96,11 @@ pub fn router(state: WebState) -> Router {
             "/admin/users/{id}/delete",
             get(admin::delete_page).post(admin::delete),
         )
-        .layer(from_fn(security::csrf_layer))
+        .layer(from_fn(csrf::csrf_layer))
         .layer(from_fn_with_state(state.clone(), session::session_layer));
     Router::new()
         .merge(pages)
         .route("/static/{name}", get(assets::serve))
-        .layer(from_fn(security::headers_layer))
+        .layer(from_fn(headers::headers_layer))
         .with_state(state)
 }

@@ -39,18 +39,7 @@ impl WebSettings {
     /// deployed, strict), and in development a missing `USERHUB_COOKIE_KEY`
     /// is derived from `SECRET_KEY` when that is set.
     pub fn from_source(src: &ConfigSource) -> Result<Self, ConfigError> {
-        let environment = match src.raw_any(&["ENVIRONMENT", "FASTAPI_ENV"]) {
-            Some((_, v))
-                if matches!(
-                    v.trim().to_ascii_lowercase().as_str(),
-                    "development" | "dev" | "local"
-                ) =>
-            {
-                Environment::Development
-            }
-            Some((_, v)) => Environment::Deployed(v.to_owned()),
-            None => Environment::Deployed("production".to_owned()),
-        };
+        let environment = Environment::from_source(src, Environment::production());
         let secret = src.raw("SECRET_KEY").map(Secret::new);
         Self::load(src, &environment, secret.as_ref())
     }
@@ -103,8 +92,11 @@ impl WebSettings {
                 }
             },
         };
-        let api_timeout = seconds(src, "USERHUB_API_TIMEOUT_SECONDS", 10.0)?;
-        let session_max_age = seconds(src, "USERHUB_SESSION_MAX_AGE_SECONDS", 8.0 * 86_400.0)?;
+        let api_timeout = src.secs_or("USERHUB_API_TIMEOUT_SECONDS", Duration::from_secs(10))?;
+        let session_max_age = src.secs_or(
+            "USERHUB_SESSION_MAX_AGE_SECONDS",
+            Duration::from_secs(8 * 86_400),
+        )?;
         let page_size: u32 = src.parse_or("USERHUB_WEB_PAGE_SIZE", 10, "a whole number")?;
         if !(1..=100).contains(&page_size) {
             return Err(ConfigError::new(
@@ -147,17 +139,6 @@ fn derive_key(secret: &Secret) -> Secret {
     mac.update(b"userhub-web session cookie key v1");
     let bytes = mac.finalize().into_bytes();
     Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-}
-
-fn seconds(src: &ConfigSource, var: &str, default: f64) -> Result<Duration, ConfigError> {
-    let v: f64 = src.parse_or(var, default, "a number of seconds")?;
-    if !(v > 0.0 && v.is_finite()) {
-        return Err(ConfigError::new(
-            var,
-            "must be a positive number of seconds",
-        ));
-    }
-    Ok(Duration::from_secs_f64(v))
 }
 
 #[cfg(test)]

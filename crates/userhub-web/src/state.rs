@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 
 use crate::api::ApiClient;
-use crate::session::CookieCipher;
+use crate::cookie::CookieCipher;
 use crate::settings::WebSettings;
 use crate::transport::{HttpTransport, InProcessTransport, SharedTransport, TransportError};
 

@@ -2,11 +2,11 @@
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 
 use crate::api::{ItemPublic, UserPublic};
 use crate::assets::{self, AssetUrls};
-use crate::session::Flash;
+use crate::cookie::{Flash, THEME_COOKIE, cookie_value};
 
 /// The colour theme: follow the system, or forced light or dark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,13 @@ impl Theme {
             "dark" => Some(Self::Dark),
             _ => None,
         }
+    }
+
+    /// The theme the preference cookie asks for (system when none).
+    pub fn from_cookie(headers: &HeaderMap) -> Self {
+        cookie_value(headers, THEME_COOKIE)
+            .and_then(Self::parse)
+            .unwrap_or(Self::System)
     }
 
     pub fn as_str(&self) -> &'static str {

@@ -11,9 +11,11 @@ use tower_http::normalize_path::NormalizePathLayer;
 use tracing::info;
 use userhub_api::AppState;
 use userhub_core::config::Settings;
-use userhub_storage::{Database, StorageError};
+use userhub_storage::Database;
 use userhub_telemetry::{HttpTelemetryLayer, Metrics};
 
+use crate::db_metrics::DbMetrics;
+use crate::error::StartupError;
 use crate::server::{Limits, ShutdownPlan};
 use crate::superuser;
 
@@ -29,20 +31,6 @@ pub enum Mode {
     AllInOne,
     /// The API alone (`userhub api`).
     Api,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("cannot open the database")]
-    Database(#[source] StorageError),
-    #[error("cannot migrate the database")]
-    Migrate(#[source] StorageError),
-    #[error("cannot create the first superuser")]
-    Superuser(#[source] superuser::SuperuserError),
-    #[error("server error")]
-    Serve(#[source] std::io::Error),
-    #[error("invalid web UI configuration")]
-    Web(#[source] userhub_core::config::ConfigError),
 }
 
 /// A built application, ready to serve.
@@ -77,7 +65,8 @@ impl Application {
             (Mode::AllInOne, None) => Some(crate::web::derived_settings(&settings)?),
             (_, web) => web,
         };
-        let db = Database::connect(&settings.database, Arc::new(metrics.clone()))
+        let observer = Arc::new(DbMetrics(metrics.clone()));
+        let db = Database::connect(&settings.database, observer)
             .await
             .map_err(StartupError::Database)?;
         if settings.database.migrate_on_start {

@@ -4,10 +4,13 @@
 //! `127.0.0.1:0`.
 
 pub mod app;
+pub mod db_metrics;
+pub mod error;
 pub mod healthcheck;
 pub mod server;
 pub mod shutdown;
 pub mod superuser;
 pub mod web;
 
-pub use app::{Application, Mode, StartupError};
+pub use app::{Application, Mode};
+pub use error::StartupError;

@@ -17,7 +17,7 @@ use userhub_core::config::{ConfigError, ConfigSource, Settings};
 use userhub_telemetry::{HttpTelemetryLayer, Metrics};
 use userhub_web::{InProcessTransport, WebSettings, WebState};
 
-use crate::app::StartupError;
+use crate::error::StartupError;
 use crate::server::{Limits, ShutdownPlan};
 use userhub_api::routes::ops::Draining;
 
@@ -105,7 +105,7 @@ pub fn standalone_router(
         .merge(probes(draining))
         .merge(userhub_web::not_found_router(state))
         .layer(CatchPanicLayer::custom(|_| {
-            userhub_web::pages::error_page::internal()
+            userhub_web::error_page::internal()
         }))
         .layer(HttpTelemetryLayer::new(metrics)))
 }

@@ -1,19 +1,9 @@
-//! Configuration: built-in defaults, overridden by an optional TOML file,
-//! overridden by environment variables. Environment names are the
-//! reference's (`SECRET_KEY`, `SMTP_HOST`, …) or, for Userhub's own settings,
-//! prefixed `USERHUB_`; a file key is the variable's name lowercased without
-//! that prefix (`secret_key`, `bind`). Each crate reads its own keys from the
-//! same [`ConfigSource`].
+//! The service's typed settings, read from a [`ConfigSource`] (see
+//! `userhub-config` for the sources and their precedence).
 
-mod error;
-mod secret;
 mod settings;
-mod source;
 
-pub use error::ConfigError;
-pub use secret::Secret;
 pub use settings::{
-    ConnectionSettings, DatabaseSettings, Environment, MailSettings, RateLimitSettings,
-    ServerSettings, Settings, optional_secs,
+    ConnectionSettings, DatabaseSettings, MailSettings, RateLimitSettings, ServerSettings, Settings,
 };
-pub use source::ConfigSource;
+pub use userhub_config::{ConfigError, ConfigSource, Environment, Secret};

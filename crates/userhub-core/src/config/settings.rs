@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use rand::RngCore;
 
-use super::{ConfigError, ConfigSource, Secret};
+use super::{ConfigError, ConfigSource, Environment, Secret};
 use crate::Email;
 
 /// The placeholder the reference ships; refused outside development.
@@ -43,26 +43,6 @@ pub const MIN_SECRET_KEY_BYTES: usize = 32;
 pub fn is_known_placeholder(value: &str) -> bool {
     let v = value.trim().to_ascii_lowercase();
     KNOWN_PLACEHOLDERS.contains(&v.as_str())
-}
-
-/// `development` (local, relaxed) or a deployed environment (strict).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Environment {
-    Development,
-    Deployed(String),
-}
-
-impl Environment {
-    pub fn is_development(&self) -> bool {
-        matches!(self, Self::Development)
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Development => "development",
-            Self::Deployed(name) => name,
-        }
-    }
 }
 
 /// Listener and request handling.
@@ -108,9 +88,13 @@ pub struct ConnectionSettings {
 impl ConnectionSettings {
     pub fn load(src: &ConfigSource) -> Result<Self, ConfigError> {
         Ok(Self {
-            header_read_timeout: secs(src, "USERHUB_HEADER_READ_TIMEOUT_SECONDS", 10)?,
-            keepalive_timeout: secs(src, "USERHUB_KEEPALIVE_TIMEOUT_SECONDS", 75)?,
-            max_connections: positive(src, "USERHUB_MAX_CONNECTIONS", 4096)?,
+            header_read_timeout: src.secs_or(
+                "USERHUB_HEADER_READ_TIMEOUT_SECONDS",
+                Duration::from_secs(10),
+            )?,
+            keepalive_timeout: src
+                .secs_or("USERHUB_KEEPALIVE_TIMEOUT_SECONDS", Duration::from_secs(75))?,
+            max_connections: src.positive_or("USERHUB_MAX_CONNECTIONS", 4096)?,
         })
     }
 }
@@ -197,13 +181,7 @@ impl Settings {
     /// development, the production subcommands a deployed one). May create
     /// the data directory and, in development, a persisted `SECRET_KEY`.
     pub fn load(src: &ConfigSource, default_env: Environment) -> Result<Self, ConfigError> {
-        let environment = match src.raw_any(&["ENVIRONMENT", "FASTAPI_ENV"]) {
-            None => default_env,
-            Some((_, v)) => match v.trim().to_ascii_lowercase().as_str() {
-                "development" | "dev" | "local" => Environment::Development,
-                other => Environment::Deployed(other.to_owned()),
-            },
-        };
+        let environment = Environment::from_source(src, default_env);
         let dev = environment.is_development();
         let data_dir = PathBuf::from(src.raw("USERHUB_DATA_DIR").unwrap_or("data"));
 
@@ -257,24 +235,27 @@ impl Settings {
             .unwrap_or(2);
         let server = ServerSettings {
             bind,
-            shutdown_timeout: secs(src, "USERHUB_SHUTDOWN_TIMEOUT_SECONDS", 20)?,
-            shutdown_delay: optional_secs(src, "USERHUB_SHUTDOWN_DELAY_SECONDS")?,
+            shutdown_timeout: src
+                .secs_or("USERHUB_SHUTDOWN_TIMEOUT_SECONDS", Duration::from_secs(20))?,
+            shutdown_delay: src.optional_secs("USERHUB_SHUTDOWN_DELAY_SECONDS")?,
             connections: ConnectionSettings::load(src)?,
-            request_timeout: secs(src, "USERHUB_REQUEST_TIMEOUT_SECONDS", 30)?,
+            request_timeout: src
+                .secs_or("USERHUB_REQUEST_TIMEOUT_SECONDS", Duration::from_secs(30))?,
             body_limit_bytes: src.parse_or(
                 "USERHUB_BODY_LIMIT_BYTES",
                 1024 * 1024,
                 "a number of bytes",
             )?,
-            hash_concurrency: positive(src, "USERHUB_HASH_CONCURRENCY", cpus)?,
+            hash_concurrency: src.positive_or("USERHUB_HASH_CONCURRENCY", cpus)?,
             cors_origins,
             trusted_proxies,
         };
 
         let database = DatabaseSettings {
             url: database_url(src, &data_dir)?,
-            pool_size: positive(src, "USERHUB_DB_POOL_SIZE", 10)? as u32,
-            acquire_timeout: secs(src, "USERHUB_DB_ACQUIRE_TIMEOUT_SECONDS", 5)?,
+            pool_size: src.positive_or("USERHUB_DB_POOL_SIZE", 10)? as u32,
+            acquire_timeout: src
+                .secs_or("USERHUB_DB_ACQUIRE_TIMEOUT_SECONDS", Duration::from_secs(5))?,
             migrate_on_start: src.bool_or("USERHUB_MIGRATE_ON_START", true)?,
         };
 
@@ -287,7 +268,7 @@ impl Settings {
             ssl: src.bool_or("SMTP_SSL", false)?,
             from_email: src.string("EMAILS_FROM_EMAIL"),
             from_name: src.string("EMAILS_FROM_NAME"),
-            timeout: secs(src, "USERHUB_SMTP_TIMEOUT_SECONDS", 10)?,
+            timeout: src.secs_or("USERHUB_SMTP_TIMEOUT_SECONDS", Duration::from_secs(10))?,
         };
         if mail.tls && mail.ssl && src.raw("SMTP_TLS").is_some() {
             return Err(ConfigError::new(
@@ -300,11 +281,15 @@ impl Settings {
         }
 
         let rate_limit = RateLimitSettings {
-            login_max_failures: positive(src, "USERHUB_LOGIN_MAX_FAILURES", 10)? as u32,
-            login_failure_window: secs(src, "USERHUB_LOGIN_FAILURE_WINDOW_SECONDS", 900)?,
-            ip_burst: positive(src, "USERHUB_IP_BURST", 300)? as u32,
+            login_max_failures: src.positive_or("USERHUB_LOGIN_MAX_FAILURES", 10)? as u32,
+            login_failure_window: src.secs_or(
+                "USERHUB_LOGIN_FAILURE_WINDOW_SECONDS",
+                Duration::from_secs(900),
+            )?,
+            ip_burst: src.positive_or("USERHUB_IP_BURST", 300)? as u32,
             ip_refill_per_second: src.parse_or("USERHUB_IP_REFILL_PER_SECOND", 1.0, "a number")?,
-            recovery_emails_per_hour: positive(src, "USERHUB_RECOVERY_EMAILS_PER_HOUR", 5)? as u32,
+            recovery_emails_per_hour: src.positive_or("USERHUB_RECOVERY_EMAILS_PER_HOUR", 5)?
+                as u32,
         };
         if !(rate_limit.ip_refill_per_second > 0.0 && rate_limit.ip_refill_per_second.is_finite()) {
             return Err(ConfigError::new(
@@ -331,9 +316,9 @@ impl Settings {
 
         let settings = Self {
             project_name: src.raw("PROJECT_NAME").unwrap_or("Userhub").to_owned(),
-            access_token_expire_minutes: positive(src, "ACCESS_TOKEN_EXPIRE_MINUTES", 11_520)?
+            access_token_expire_minutes: src.positive_or("ACCESS_TOKEN_EXPIRE_MINUTES", 11_520)?
                 as i64,
-            email_reset_token_expire_hours: positive(src, "EMAIL_RESET_TOKEN_EXPIRE_HOURS", 48)?
+            email_reset_token_expire_hours: src.positive_or("EMAIL_RESET_TOKEN_EXPIRE_HOURS", 48)?
                 as i64,
             environment,
             data_dir,
@@ -432,39 +417,6 @@ impl Settings {
         let url = self.database.url.expose();
         url.starts_with("postgres://") || url.starts_with("postgresql://")
     }
-}
-
-fn secs(src: &ConfigSource, var: &str, default: u64) -> Result<Duration, ConfigError> {
-    let v: f64 = src.parse_or(var, default as f64, "a number of seconds")?;
-    if !(v > 0.0 && v.is_finite()) {
-        return Err(ConfigError::new(
-            var,
-            "must be a positive number of seconds",
-        ));
-    }
-    Ok(Duration::from_secs_f64(v))
-}
-
-/// A duration that may be zero; `None` when unset.
-pub fn optional_secs(src: &ConfigSource, var: &str) -> Result<Option<Duration>, ConfigError> {
-    let Some(raw) = src.raw(var) else {
-        return Ok(None);
-    };
-    match raw.trim().parse::<f64>() {
-        Ok(v) if v >= 0.0 && v.is_finite() => Ok(Some(Duration::from_secs_f64(v))),
-        _ => Err(ConfigError::new(
-            var,
-            format!("expected a number of seconds (0 or more), got {raw:?}"),
-        )),
-    }
-}
-
-fn positive(src: &ConfigSource, var: &str, default: usize) -> Result<usize, ConfigError> {
-    let v: usize = src.parse_or(var, default, "a positive whole number")?;
-    if v == 0 {
-        return Err(ConfigError::new(var, "must be at least 1"));
-    }
-    Ok(v)
 }
 
 fn database_url(src: &ConfigSource, data_dir: &Path) -> Result<Secret, ConfigError> {

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tracing::Instrument;
-use userhub_core::config::ConfigSource;
+use userhub_config::ConfigSource;
 use userhub_telemetry::{HttpTelemetryLayer, Metrics, TelemetryGuard, TelemetrySettings};
 
 pub use userhub_telemetry::testing::{Logs, Protocol, Received, ReceivedSpan, start_receiver};

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tracing::instrument;
 
 use super::{Visit, WebError, done, inline};
-use crate::session::FlashKind;
+use crate::cookie::FlashKind;
 use crate::state::WebState;
 use crate::views::{LoginPage, RecoverPage, ResetPage, SignupPage, render};
 
@@ -74,7 +74,7 @@ pub async fn logout(State(state): State<WebState>, visit: Visit) -> Response {
     {
         tracing::info!(error = %e, "token revocation at logout failed (token already invalid?)");
     }
-    visit.session.log_out(Some(crate::session::Flash {
+    visit.session.log_out(Some(crate::cookie::Flash {
         kind: FlashKind::Info,
         text: "You have been logged out.".to_owned(),
     }));

@@ -4,7 +4,6 @@
 pub mod admin;
 pub mod auth;
 pub mod dashboard;
-pub mod error_page;
 pub mod items;
 pub mod settings;
 
@@ -12,12 +11,14 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::response::{IntoResponse, Redirect, Response};
+use http::StatusCode;
 use http::request::Parts;
-use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
 use crate::api::{ApiError, Caller, UserPublic};
-use crate::session::{EndSession, Flash, FlashKind, Session, THEME_COOKIE, cookie_value};
+use crate::cookie::{Flash, FlashKind};
+use crate::error_page;
+use crate::session::{EndSession, Session};
 use crate::state::WebState;
 use crate::views::{PageCtx, Theme};
 
@@ -49,12 +50,6 @@ impl Visit {
 }
 
 /// The theme chosen with the switch, from its cookie.
-pub fn theme_of(headers: &HeaderMap) -> Theme {
-    cookie_value(headers, THEME_COOKIE)
-        .and_then(Theme::parse)
-        .unwrap_or(Theme::System)
-}
-
 impl FromRequestParts<WebState> for Visit {
     type Rejection = Response;
 
@@ -73,7 +68,7 @@ impl FromRequestParts<WebState> for Visit {
                 .map(str::to_owned),
         };
         Ok(Self {
-            theme: theme_of(&parts.headers),
+            theme: Theme::from_cookie(&parts.headers),
             path: parts.uri.path().to_owned(),
             caller,
             session,

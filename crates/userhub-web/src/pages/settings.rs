@@ -11,7 +11,7 @@ use tracing::instrument;
 
 use super::auth::PASSWORDS_DIFFER;
 use super::{Authed, Visit, WebError, done, inline};
-use crate::session::{Flash, FlashKind, THEME_COOKIE};
+use crate::cookie::{Flash, FlashKind, THEME_COOKIE};
 use crate::state::WebState;
 use crate::views::{ConfirmPage, SettingsPage, SettingsTab, Theme, render};
 
@@ -188,7 +188,7 @@ pub async fn set_theme(
     Form(form): Form<AppearanceForm>,
 ) -> Response {
     let Some(theme) = Theme::parse(&form.theme) else {
-        return super::error_page::render(
+        return crate::error_page::render(
             StatusCode::BAD_REQUEST,
             "Unknown theme",
             "Choose system, light or dark.",

@@ -10,9 +10,7 @@ use userhub::server::{Limits, ShutdownPlan};
 use userhub::{Application, Mode, healthcheck, shutdown, superuser};
 use userhub_api::routes::ops::Draining;
 use userhub_core::Email;
-use userhub_core::config::{
-    ConfigError, ConfigSource, ConnectionSettings, Environment, Settings, optional_secs,
-};
+use userhub_core::config::{ConfigError, ConfigSource, ConnectionSettings, Environment, Settings};
 use userhub_storage::Database;
 use userhub_telemetry::{AdminServer, Metrics, TelemetryGuard, TelemetrySettings, error_chain};
 
@@ -65,7 +63,7 @@ fn start_admin(
 }
 
 pub async fn dispatch(cli: Cli) -> ExitCode {
-    let deployed = Environment::Deployed("production".to_owned());
+    let deployed = Environment::production();
     match &cli.command {
         Command::Serve => serve(&cli, Environment::Development, Mode::AllInOne).await,
         Command::Api => serve(&cli, deployed, Mode::Api).await,
@@ -162,7 +160,8 @@ async fn bind_admin(telemetry: &TelemetrySettings) -> Result<Option<TcpListener>
 }
 
 async fn open_db(settings: &Settings) -> Result<Database, ExitCode> {
-    Database::connect(&settings.database, std::sync::Arc::new(Metrics::new()))
+    let observer = std::sync::Arc::new(userhub::db_metrics::DbMetrics(Metrics::new()));
+    Database::connect(&settings.database, observer)
         .await
         .map_err(|e| fail("cannot open the database", &e))
 }
@@ -290,23 +289,14 @@ async fn web(cli: &Cli) -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return config_error(&e),
     };
-    let development = settings.cookie_key_derived
-        || matches!(
-            source.raw("ENVIRONMENT"),
-            Some("development" | "dev" | "local")
-        );
+    let environment = Environment::from_source(&source, Environment::production());
     let (limits, plan) = match web_transport(&source) {
         Ok(transport) => transport,
         Err(e) => return config_error(&e),
     };
-    let bind = match userhub::web::bind_address(&source, development) {
+    let bind = match userhub::web::bind_address(&source, environment.is_development()) {
         Ok(bind) => bind,
         Err(e) => return config_error(&e),
-    };
-    let environment = if development {
-        Environment::Development
-    } else {
-        Environment::Deployed("production".to_owned())
     };
     let (telemetry, telemetry_settings) = match init_telemetry(&source, &environment) {
         Ok(t) => t,
@@ -348,15 +338,6 @@ async fn web(cli: &Cli) -> ExitCode {
 /// `userhub web`'s listener limits and shutdown, from the same variables
 /// as the API's (`USERHUB_MAX_CONNECTIONS`, `USERHUB_SHUTDOWN_DELAY_SECONDS`, …).
 fn web_transport(source: &ConfigSource) -> Result<(Limits, ShutdownPlan), ConfigError> {
-    let positive_secs = |var: &str, default: f64| -> Result<Duration, ConfigError> {
-        match source.parse_or(var, default, "a number of seconds")? {
-            secs if secs > 0.0 && f64::is_finite(secs) => Ok(Duration::from_secs_f64(secs)),
-            _ => Err(ConfigError::new(
-                var,
-                "must be a positive number of seconds",
-            )),
-        }
-    };
     let limits = Limits {
         connections: ConnectionSettings::load(source)?,
         body_limit_bytes: source.parse_or(
@@ -364,13 +345,14 @@ fn web_transport(source: &ConfigSource) -> Result<(Limits, ShutdownPlan), Config
             1024 * 1024,
             "a number of bytes",
         )?,
-        body_timeout: positive_secs("USERHUB_REQUEST_TIMEOUT_SECONDS", 30.0)?,
+        body_timeout: source.secs_or("USERHUB_REQUEST_TIMEOUT_SECONDS", Duration::from_secs(30))?,
     };
     let plan = ShutdownPlan {
         draining: Draining::default(),
-        delay: optional_secs(source, "USERHUB_SHUTDOWN_DELAY_SECONDS")?
+        delay: source
+            .optional_secs("USERHUB_SHUTDOWN_DELAY_SECONDS")?
             .unwrap_or(userhub::app::DEFAULT_SHUTDOWN_DELAY),
-        drain: positive_secs("USERHUB_SHUTDOWN_TIMEOUT_SECONDS", 20.0)?,
+        drain: source.secs_or("USERHUB_SHUTDOWN_TIMEOUT_SECONDS", Duration::from_secs(20))?,
     };
     Ok((limits, plan))
 }

@@ -31,7 +31,7 @@ fn render_themed(
         message: message.to_owned(),
     };
     let mut response = views::render(status, &page);
-    crate::security::harden(response.headers_mut());
+    crate::headers::harden(response.headers_mut());
     response
 }
 
@@ -57,7 +57,7 @@ pub fn internal() -> Response {
 /// fallback for non-`/api` paths).
 pub async fn not_found(State(state): State<WebState>, headers: HeaderMap) -> Response {
     not_found_page(
-        super::theme_of(&headers),
+        Theme::from_cookie(&headers),
         Some(&state.settings.project_name),
     )
 }

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
-use super::ConfigError;
+use crate::ConfigError;
 
 /// Raw key/value configuration: environment over file.
 #[derive(Debug, Clone, Default)]
@@ -90,6 +91,41 @@ impl ConfigSource {
                 )),
             },
         }
+    }
+
+    /// A positive number of seconds (fractions allowed), or `default`.
+    pub fn secs_or(&self, var: &str, default: Duration) -> Result<Duration, ConfigError> {
+        let v: f64 = self.parse_or(var, default.as_secs_f64(), "a number of seconds")?;
+        if !(v > 0.0 && v.is_finite()) {
+            return Err(ConfigError::new(
+                var,
+                "must be a positive number of seconds",
+            ));
+        }
+        Ok(Duration::from_secs_f64(v))
+    }
+
+    /// A number of seconds that may be zero; `None` when unset.
+    pub fn optional_secs(&self, var: &str) -> Result<Option<Duration>, ConfigError> {
+        let Some(raw) = self.raw(var) else {
+            return Ok(None);
+        };
+        match raw.trim().parse::<f64>() {
+            Ok(v) if v >= 0.0 && v.is_finite() => Ok(Some(Duration::from_secs_f64(v))),
+            _ => Err(ConfigError::new(
+                var,
+                format!("expected a number of seconds (0 or more), got {raw:?}"),
+            )),
+        }
+    }
+
+    /// A whole number of at least 1, or `default`.
+    pub fn positive_or(&self, var: &str, default: usize) -> Result<usize, ConfigError> {
+        let v: usize = self.parse_or(var, default, "a positive whole number")?;
+        if v == 0 {
+            return Err(ConfigError::new(var, "must be at least 1"));
+        }
+        Ok(v)
     }
 
     /// A comma-separated (or JSON array) list.

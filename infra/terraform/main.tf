@@ -1,3 +1,10 @@
+# The one composition of the AWS environments. Every environment (staging,
+# prod, and each developer's sandbox) is this root module with its own
+# variable file (envs/<environment>.tfvars: only what differs) and its own
+# state key (passed by the wrapper, ./tf). Run it through ./tf, which picks
+# both and a data directory per environment, so no command can pair one
+# environment's variables with another's state.
+
 locals {
   cluster_name = var.name
   tags = {
@@ -47,7 +54,7 @@ data "aws_iam_policy_document" "logs_key" {
 }
 
 module "network" {
-  source = "../../modules/network"
+  source = "./modules/network"
 
   name                    = var.name
   cidr_block              = var.vpc_cidr
@@ -60,7 +67,7 @@ module "network" {
 }
 
 module "cluster" {
-  source = "../../modules/cluster"
+  source = "./modules/cluster"
 
   name                   = local.cluster_name
   kubernetes_version     = var.kubernetes_version
@@ -75,7 +82,7 @@ module "cluster" {
 }
 
 module "storage" {
-  source = "../../modules/storage"
+  source = "./modules/storage"
 
   name          = var.bucket_prefix
   force_destroy = var.force_destroy
@@ -87,7 +94,7 @@ module "storage" {
 }
 
 module "dns" {
-  source = "../../modules/dns"
+  source = "./modules/dns"
 
   zone_name      = var.zone_name
   parent_zone_id = var.parent_zone_id
@@ -98,7 +105,7 @@ module "dns" {
 }
 
 module "iam" {
-  source = "../../modules/iam"
+  source = "./modules/iam"
 
   name               = var.name
   cluster_name       = module.cluster.name

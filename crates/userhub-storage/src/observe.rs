@@ -1,6 +1,7 @@
 //! What the storage layer reports about its work, and the trait through
-//! which it reports it. Storage calls a [`DbObserver`]; telemetry implements
-//! it (metrics); neither knows the other.
+//! which it reports it. Storage calls a [`DbObserver`] it is given; the
+//! application implements it with its metrics, so storage and telemetry do
+//! not know each other.
 
 use std::fmt;
 use std::sync::Arc;

@@ -15,7 +15,12 @@ variable "region" {
 
 variable "environment" {
   type        = string
-  description = "Environment name as the GitOps side knows it (staging, prod)."
+  description = "Environment name as the GitOps side knows it (staging, prod; sandbox for a developer's copy of staging)."
+
+  validation {
+    condition     = contains(["staging", "prod", "sandbox"], var.environment)
+    error_message = "environment is staging, prod or sandbox."
+  }
 }
 
 variable "name" {

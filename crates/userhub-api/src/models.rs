@@ -184,9 +184,11 @@ impl FromJson for UserRegister {
 pub struct UserUpdate {
     #[schema(value_type = Option<String>, format = Email, max_length = 255)]
     pub email: Option<Email>,
-    #[schema(value_type = Option<bool>)]
+    /// Absent: unchanged. Not nullable (the reference's `bool = True`).
+    #[schema(value_type = bool, required = false, default = true)]
     pub is_active: Option<bool>,
-    #[schema(value_type = Option<bool>)]
+    /// Absent: unchanged. Not nullable (the reference's `bool = False`).
+    #[schema(value_type = bool, required = false, default = false)]
     pub is_superuser: Option<bool>,
     #[schema(value_type = Option<String>, max_length = 255)]
     pub full_name: Option<Option<FullName>>,
@@ -197,8 +199,8 @@ pub struct UserUpdate {
 impl FromJson for UserUpdate {
     fn from_json(mut r: ObjectReader<'_>) -> Result<Self, Vec<ValidationIssue>> {
         let email = r.optional("email", Email::parse);
-        let is_active = r.optional_bool("is_active");
-        let is_superuser = r.optional_bool("is_superuser");
+        let is_active = r.defaulted_bool("is_active");
+        let is_superuser = r.defaulted_bool("is_superuser");
         let full_name = r.optional("full_name", FullName::parse);
         let password = r.optional("password", Password::parse);
         r.finish(|| {

@@ -157,5 +157,11 @@ fn assemble(state: AppState, mode: Mode, web: Option<userhub_web::WebSettings>) 
         }
         _ => api.fallback(userhub_api::middleware::not_found),
     };
-    userhub_api::layers(app, &settings).layer(HttpTelemetryLayer::new(metrics))
+    let in_flight = crate::shed::InFlight::new(settings.server.connections.max_in_flight_requests);
+    userhub_api::layers(app, &settings)
+        .layer(axum::middleware::from_fn_with_state(
+            in_flight,
+            crate::shed::shed,
+        ))
+        .layer(HttpTelemetryLayer::new(metrics))
 }

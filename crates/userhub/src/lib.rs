@@ -8,6 +8,7 @@ pub mod db_metrics;
 pub mod error;
 pub mod healthcheck;
 pub mod server;
+pub mod shed;
 pub mod shutdown;
 pub mod superuser;
 pub mod web;

@@ -127,7 +127,12 @@ where
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Timeouts are the watchdog's (below), which knows about idle time.
-    builder.http1().header_read_timeout(None);
+    // Half-close: a client's EOF after a complete request is not a reason
+    // to end the exchange. Without it hyper probes the socket while the
+    // request runs, and an EOF read there (before the request task has
+    // taken the body from hyper's buffer) ends the connection and with it
+    // the body: a request sent in full and then closed was lost.
+    builder.http1().header_read_timeout(None).half_close(true);
     let shared = Shared {
         builder: Arc::new(builder),
         limits: Arc::new(limits),

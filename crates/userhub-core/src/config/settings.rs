@@ -83,6 +83,10 @@ pub struct ConnectionSettings {
     /// `USERHUB_MAX_CONNECTIONS`: connections served at once; further
     /// clients wait in the listen backlog (never refused by a crash).
     pub max_connections: usize,
+    /// `USERHUB_MAX_IN_FLIGHT_REQUESTS`: requests handled at once; beyond
+    /// it a request is answered 503 with `Retry-After` before any work
+    /// (health probes excepted).
+    pub max_in_flight_requests: usize,
 }
 
 impl ConnectionSettings {
@@ -95,6 +99,7 @@ impl ConnectionSettings {
             keepalive_timeout: src
                 .secs_or("USERHUB_KEEPALIVE_TIMEOUT_SECONDS", Duration::from_secs(75))?,
             max_connections: src.positive_or("USERHUB_MAX_CONNECTIONS", 4096)?,
+            max_in_flight_requests: src.positive_or("USERHUB_MAX_IN_FLIGHT_REQUESTS", 512)?,
         })
     }
 }

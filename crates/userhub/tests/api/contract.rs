@@ -110,8 +110,62 @@ async fn private_user_create_schema_matches_behaviour(b: Backend) {
     assert_422(status, &body, &[&["body", "is_verified"]]);
 }
 
+/// `UserUpdate` inherits the reference's `is_active: bool = True` and
+/// `is_superuser: bool = False`: absent leaves the value alone, `null` is a
+/// 422 and writes nothing (it used to be read as "absent").
+async fn user_update_booleans_are_optional_but_not_nullable(b: Backend) {
+    let app = TestApp::start(b).await;
+    let (_, doc) = send(app.get("/api/v1/openapi.json")).await;
+    let props = &schema(&doc, "UserUpdate")["properties"];
+    assert_eq!(
+        props["is_active"]["type"], "boolean",
+        "not nullable: {props}"
+    );
+    assert_eq!(
+        props["is_superuser"]["type"], "boolean",
+        "not nullable: {props}"
+    );
+
+    let admin = bearer(&app.admin_token().await);
+    let (_, _, _, id) = app.new_user("nullpatch").await;
+    for field in ["is_active", "is_superuser"] {
+        let (status, body) = send(
+            app.patch(&format!("/api/v1/users/{id}"))
+                .header("Authorization", &admin)
+                .json(&json!({ "full_name": "Changed", field: null })),
+        )
+        .await;
+        assert_422(status, &body, &[&["body", field]]);
+        assert_eq!(body["detail"][0]["type"], "bool_type", "{body}");
+    }
+    let (status, user) = send(
+        app.get(&format!("/api/v1/users/{id}"))
+            .header("Authorization", &admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        user["full_name"],
+        Value::Null,
+        "a failed request writes nothing"
+    );
+    let (status, user) = send(
+        app.patch(&format!("/api/v1/users/{id}"))
+            .header("Authorization", &admin)
+            .json(&json!({ "full_name": "Changed" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(
+        (user["is_active"].as_bool(), user["is_superuser"].as_bool()),
+        (Some(true), Some(false)),
+        "absent booleans keep their values"
+    );
+}
+
 on_both_backends!(
     health_check_is_json_in_schema_and_on_the_wire,
     user_create_booleans_are_optional_but_not_nullable,
     private_user_create_schema_matches_behaviour,
+    user_update_booleans_are_optional_but_not_nullable,
 );

@@ -147,13 +147,18 @@ async fn a_request_survives_its_client(b: Backend) {
         }
     })
     .await;
+    assert_all_signed_up(&app, &emails, 6).await;
+}
+
+/// Waits (bounded) for `users` accounts, then logs each email in.
+async fn assert_all_signed_up(app: &TestApp, emails: &[String], users: i64) {
     // Counted in the database: polling logins would lock the accounts out.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while app.count_users().await < 6 && Instant::now() < deadline {
+    while app.count_users().await < users && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut created = 0;
-    for email in &emails {
+    for email in emails {
         if app.try_login(email, "gone-password-1").await.status() == StatusCode::OK {
             created += 1;
         }
@@ -161,10 +166,76 @@ async fn a_request_survives_its_client(b: Backend) {
     assert_eq!(created, 5, "every complete signup ran to completion");
 }
 
+/// Past `USERHUB_MAX_IN_FLIGHT_REQUESTS` a request is shed at once with 503
+/// and `Retry-After`, in the contract's error shape, while the health
+/// probes are still answered; once the burst is over, requests succeed.
+async fn excess_requests_are_shed_at_once(b: Backend) {
+    let app = TestApp::builder(b)
+        .env("USERHUB_MAX_IN_FLIGHT_REQUESTS", "1")
+        // Logins queue behind one argon2 run at a time: each holds its
+        // in-flight permit for at least one hash.
+        .env("USERHUB_HASH_CONCURRENCY", "1")
+        .start()
+        .await;
+    let login = || {
+        app.post("/api/v1/login/access-token")
+            .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .send()
+    };
+    let probes = async {
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            for path in ["/readyz", "/livez"] {
+                statuses.push(app.get(path).send().await.unwrap().status());
+            }
+        }
+        statuses
+    };
+    let burst = futures::future::join_all((0..12).map(|_| async {
+        let started = Instant::now();
+        let response = login().await.unwrap();
+        (response, started.elapsed())
+    }));
+    let (answers, probe_statuses) = tokio::join!(burst, probes);
+    let mut shed = 0;
+    for (response, took) in answers {
+        match response.status() {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                shed += 1;
+                assert_eq!(
+                    response
+                        .headers()
+                        .get("retry-after")
+                        .map(|v| v.to_str().unwrap()),
+                    Some("1")
+                );
+                assert!(took < Duration::from_secs(2), "shed after {took:?}");
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(
+                    body,
+                    json!({"detail": "Service temporarily overloaded, retry shortly"})
+                );
+            }
+            other => panic!("unexpected status {other} in a burst"),
+        }
+    }
+    assert!(
+        shed > 0,
+        "12 concurrent logins against a limit of 1: none shed"
+    );
+    assert!(
+        probe_statuses.iter().all(|s| *s == StatusCode::OK),
+        "probes are never shed: {probe_statuses:?}"
+    );
+    assert_eq!(login().await.unwrap().status(), StatusCode::OK);
+}
+
 on_both_backends!(
     silent_and_slow_connections_are_closed,
     silent_connections_do_not_lock_out_real_clients,
     a_request_survives_its_client,
+    excess_requests_are_shed_at_once,
 );
 
 /// The real binary, `userhub api` on SQLite, in a fresh directory, with
@@ -245,6 +316,98 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The real binary (its own runtime and threads, as in production): bursts
+/// of complete signups whose clients close at once, the request in one
+/// write and with head and body in two. Before the server allowed a
+/// half-closed connection, hyper read the client's EOF while the request
+/// was starting and dropped its body: 15 of these 16 were lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn complete_requests_from_vanished_clients_all_run_on_the_binary() {
+    let process = blocking(|| {
+        Process::start(
+            "",
+            &[
+                ("FIRST_SUPERUSER", "root@example.com"),
+                ("FIRST_SUPERUSER_PASSWORD", "root-password-1"),
+            ],
+        )
+    })
+    .await;
+    let port = process.port;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let emails: Vec<String> = (0..16)
+        .map(|i| format!("vanished-{i}-{}@example.com", &tag[..8]))
+        .collect();
+    let sent = emails.clone();
+    blocking(move || {
+        for (i, email) in sent.iter().enumerate() {
+            let body = json!({ "email": email, "password": "gone-password-1" }).to_string();
+            let head = format!(
+                "POST /api/v1/users/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            // Accepted and waiting for a head when the request and the EOF
+            // arrive (a client that connected before it had the request).
+            std::thread::sleep(Duration::from_millis(20));
+            if i % 2 == 0 {
+                stream.write_all(format!("{head}{body}").as_bytes()).unwrap();
+            } else {
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(body.as_bytes()).unwrap();
+            }
+            drop(stream);
+        }
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let token: serde_json::Value = client
+        .post(process.url("/api/v1/login/access-token"))
+        .form(&[
+            ("username", "root@example.com"),
+            ("password", "root-password-1"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let auth = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let missing = loop {
+        let users: serde_json::Value = client
+            .get(process.url("/api/v1/users/?limit=100"))
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let created: Vec<&str> = users["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|u| u["email"].as_str())
+            .collect();
+        let missing: Vec<&String> = emails
+            .iter()
+            .filter(|e| !created.contains(&e.as_str()))
+            .collect();
+        if missing.is_empty() || Instant::now() > deadline {
+            break missing.len();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        missing,
+        0,
+        "of {} complete signups, {missing} were lost",
+        emails.len()
+    );
 }
 
 /// With a soft open-files limit of 256, a few hundred silent connections

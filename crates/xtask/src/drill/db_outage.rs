@@ -4,14 +4,18 @@
 //! fail `/readyz` within 1 s, and recover within 5 s of PostgreSQL's return
 //! without being restarted.
 //!
+//! The full run also asserts that `UserhubAvailabilityBudgetBurnFast`
+//! (the 503s burn the availability budget) reaches the on-call webhook.
+//!
 //! HAProxy checks `/livez` here, not `/readyz`: with one database behind
 //! every replica, a readiness-based balancer would take all of them out and
 //! answer for them, and the drill measures the service's own answers.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use super::alerts::Alerts;
 use super::report::Target;
 use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
 use crate::rig::haproxy::Check;
@@ -41,6 +45,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     options.api_env = super::drain_env();
     let mut stack = stack::Stack::start(&options, &ctx.work)?;
     api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
+    let alerts = Alerts::unless_short(ctx, &stack)?;
 
     let outage = ctx.pick(15, 6);
     let settle = ctx.pick(12, 8);
@@ -54,6 +59,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let running = ctx.k6("db-outage", &url, (DRILL_EMAIL, DRILL_PASSWORD), 10, 20, seconds)?;
     std::thread::sleep(Duration::from_secs(3));
     let mut windows = Vec::new();
+    let first_fault = Instant::now();
     for mode in ["fast", "immediate"] {
         ctx.check_deadline()?;
         let stop_issued = now_ms();
@@ -184,6 +190,9 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         format!("replicas still running: {alive:?}"),
         alive.iter().all(|a| *a),
     ));
+    if let Some(alerts) = &alerts {
+        outcome.targets.push(alerts.expect_budget_burn(first_fault)?);
+    }
     outcome.details = serde_json::json!({ "windows": details, "outage_seconds": outage });
     outcome.runs.push(run);
     drop(stack);

@@ -8,6 +8,7 @@
 //! section of docs/drills.md; `--short` (CI) runs a shorter variant and
 //! writes under target/drills/.
 
+mod alerts;
 mod backup;
 mod crash;
 mod db_outage;
@@ -31,12 +32,12 @@ type DrillFn = fn(&mut Ctx) -> Result<Outcome>;
 
 /// Name, time bound of the full run, time bound of the short run, function.
 const DRILLS: &[(&str, Duration, Duration, DrillFn)] = &[
-    ("rolling-restart", Duration::from_secs(240), Duration::from_secs(120), rolling::run),
-    ("db-outage", Duration::from_secs(300), Duration::from_secs(150), db_outage::run),
+    ("rolling-restart", Duration::from_secs(420), Duration::from_secs(120), rolling::run),
+    ("db-outage", Duration::from_secs(420), Duration::from_secs(150), db_outage::run),
     ("failover", Duration::from_secs(240), Duration::from_secs(150), failover::run),
     ("crash", Duration::from_secs(300), Duration::from_secs(150), crash::run),
     ("backup-restore", Duration::from_secs(600), Duration::from_secs(300), backup::run),
-    ("overload", Duration::from_secs(300), Duration::from_secs(150), overload::run),
+    ("overload", Duration::from_secs(420), Duration::from_secs(150), overload::run),
 ];
 
 /// What a drill found.

@@ -2,16 +2,22 @@
 //! stay bounded, the excess must be shed fast with 503/429 (not left to
 //! time out), and the service must recover when the load ends.
 //!
-//! Admission control sits in HAProxy (`maxconn` per replica, `timeout
-//! queue`): what cannot be served within the queue timeout gets 503 with
-//! `Retry-After` at once.
+//! Admission control is the service's own: each replica handles at most
+//! [`IN_FLIGHT`] requests at once (`USERHUB_MAX_IN_FLIGHT_REQUESTS`) and
+//! answers the excess 503 with `Retry-After` before doing any work.
+//! HAProxy's `maxconn` per replica is set well above it, so its queue
+//! (1 s, then its own 503) is only the backstop.
+//!
+//! The full run also asserts that `UserhubAvailabilityBudgetBurnFast` (the
+//! shed 503s burn the availability budget) reaches the on-call webhook.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use super::alerts::Alerts;
 use super::report::Target;
 use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
 use crate::rig::{api, k6, pg, stack};
@@ -23,8 +29,12 @@ const READS: u32 = 20;
 const FACTOR: u32 = 10;
 /// Bounded memory: each replica's peak RSS.
 const RSS_BOUND_MIB: u64 = 256;
-/// A shed request must be answered within the queue timeout (1 s) plus this.
+/// A shed request must be answered within this (p99).
 const SHED_BOUND_MS: f64 = 1500.0;
+/// `USERHUB_MAX_IN_FLIGHT_REQUESTS` per replica.
+const IN_FLIGHT: u32 = 24;
+/// HAProxy's `maxconn` per replica: above [`IN_FLIGHT`], so the service sheds.
+const HAPROXY_MAXCONN: u32 = 128;
 
 pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let mut outcome = Outcome::default();
@@ -33,9 +43,11 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     cluster.psql("postgres", "CREATE DATABASE userhub")?;
     let mut options = stack::Options::new(&ctx.binary.clone(), cluster.url("userhub"), 2, false);
     options.api_env = super::drain_env();
-    options.api_maxconn = 32;
-    let stack = build(&options, ctx)?;
+    options.api_env.push(("USERHUB_MAX_IN_FLIGHT_REQUESTS".to_owned(), IN_FLIGHT.to_string()));
+    options.api_maxconn = HAPROXY_MAXCONN;
+    let stack = stack::Stack::start(&options, &ctx.work)?;
     api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
+    let alerts = Alerts::unless_short(ctx, &stack)?;
 
     let baseline = 10;
     let overload = ctx.pick(30, 15);
@@ -48,7 +60,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 for pid in &pids {
-                    if let Some(kib) = rss_kib(*pid) {
+                    if let Some(kib) = crate::rig::process::status_kib(*pid, "VmRSS:") {
                         peak.fetch_max(kib, Ordering::Relaxed);
                     }
                 }
@@ -79,6 +91,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     };
     let start = crate::rig::now_ms();
     std::thread::sleep(Duration::from_secs(baseline));
+    let overload_started = Instant::now();
     ctx.event(format!("{FACTOR}x load"));
     std::thread::sleep(Duration::from_secs(overload));
     ctx.event("back to the sustainable rate");
@@ -142,6 +155,9 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         format!("{} requests, {tail_failed} failed, p99 {:.0} ms", tail.len(), p99(&tail)),
         tail_failed == 0 && p99(&tail) < 500.0 && !tail.is_empty(),
     ));
+    if let Some(alerts) = &alerts {
+        outcome.targets.push(alerts.expect_budget_burn(overload_started)?);
+    }
     let dropped = k6::metric_rows(&run.csv, "dropped_iterations")?.len();
     outcome.details = serde_json::json!({
         "base_rate_per_second": WRITES + READS,
@@ -150,7 +166,8 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         "served_during_overload": served,
         "shed_during_overload": shed.len(),
         "k6_dropped_iterations": dropped,
-        "haproxy_maxconn_per_replica": 32,
+        "in_flight_limit_per_replica": IN_FLIGHT,
+        "haproxy_maxconn_per_replica": HAPROXY_MAXCONN,
         "haproxy_queue_timeout_ms": 1000,
         "peak_rss_mib": peak_mib,
     });
@@ -158,19 +175,4 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     drop(stack);
     cluster.stop("fast")?;
     Ok(outcome)
-}
-
-fn build(options: &stack::Options, ctx: &Ctx) -> Result<stack::Stack> {
-    stack::Stack::start(options, &ctx.work)
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }

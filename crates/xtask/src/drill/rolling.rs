@@ -1,16 +1,22 @@
 //! rolling-restart: SIGTERM and restart each API replica in turn behind
-//! HAProxy under load; not one request may fail.
+//! HAProxy under load; not one request may fail. The full run then leaves
+//! one replica down (a restart that does not come back) until
+//! `UserhubTargetDown` reaches the on-call webhook (docs/drills.md).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use super::alerts::Alerts;
 use super::report::Target;
 use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
 use crate::rig::{api, pg, stack};
 
 /// How long a replica may take from SIGTERM to exit (its drain deadline is 10 s).
 const EXIT_BOUND: Duration = Duration::from_secs(15);
+/// `UserhubTargetDown` has `for: 2m`; a scrape (15 s), an evaluation and the
+/// on-call route's `group_wait` (10 s) come on top.
+const TARGET_DOWN_BOUND: Duration = Duration::from_secs(190);
 
 pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let mut outcome = Outcome::default();
@@ -21,6 +27,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     options.api_env = super::drain_env();
     let mut stack = stack::Stack::start(&options, &ctx.work)?;
     api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
+    let alerts = Alerts::unless_short(ctx, &stack)?;
 
     let rounds = ctx.pick(2, 1);
     let seconds = ctx.pick(60, 30);
@@ -81,7 +88,25 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         format!("{} restarts, all exit 0", exits.len()),
         true,
     ));
+    let mut alert = serde_json::Value::Null;
+    if let Some(alerts) = &alerts {
+        // A replica that does not come back: the page must go out.
+        let last = stack.api.len() - 1;
+        let name = stack.api[last].spec.name.clone();
+        ctx.event(format!("SIGTERM {name}, left down"));
+        stack.api[last].signal("TERM")?;
+        stack.api[last]
+            .wait_exit(EXIT_BOUND)?
+            .with_context(|| format!("{name} did not exit within {EXIT_BOUND:?} of SIGTERM"))?;
+        let down = Instant::now();
+        let target = alerts.expect("UserhubTargetDown", "oncall", down, TARGET_DOWN_BOUND)?;
+        alert = serde_json::json!({ "replica_left_down": name, "measured": target.measured });
+        outcome.targets.push(target);
+        stack.api[last].launch()?;
+        stack.haproxy.wait_server("api", &name, "UP", Duration::from_secs(10))?;
+    }
     outcome.details = serde_json::json!({
+        "alert": alert,
         "restarts": exits,
         "failures_sample": failed.iter().take(20).collect::<Vec<_>>(),
     });

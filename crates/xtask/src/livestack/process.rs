@@ -1,9 +1,10 @@
-//! Child processes of a live stack: output to a log file, stopped on drop
-//! (SIGTERM, then SIGKILL after a grace period), even when a test fails.
+//! Child processes of a live stack and of the load/drill rig: output
+//! appended to a log file, signals, exit, stopped on drop (SIGTERM, then
+//! SIGKILL after a grace period), even when a test fails.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -21,11 +22,15 @@ pub struct Supervised {
 
 impl Supervised {
     /// Spawns `command` with stdin closed and stdout + stderr appended to
-    /// `<log_dir>/<name>.log`.
+    /// `<log_dir>/<name>.log` (a process started again keeps one log).
     pub fn spawn(name: &str, mut command: Command, log_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(log_dir)?;
         let log = log_dir.join(format!("{name}.log"));
-        let file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .with_context(|| format!("opening {}", log.display()))?;
         command
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)
@@ -59,9 +64,44 @@ impl Supervised {
 
     /// The last `lines` lines of the log (for error messages).
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        tail(&self.log, lines)
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`, …) with kill(1).
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self.pid().context("process not running")?;
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .context("running kill")?;
+        if !status.success() {
+            anyhow::bail!("kill -{signal} {pid} failed: {status}");
+        }
+        Ok(())
+    }
+
+    /// The exit status, once the process has exited.
+    pub fn exited(&mut self) -> Result<Option<ExitStatus>> {
+        match self.child.as_mut() {
+            Some(child) => Ok(child.try_wait()?),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits at most `timeout` for the process to exit; its status, or None.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.exited()? {
+                return Ok(Some(status));
+            }
+            if start.elapsed() >= timeout {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Whether the process is still running.
@@ -82,31 +122,28 @@ impl Supervised {
 
     /// SIGTERM, then SIGKILL after the grace period; idempotent.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        if matches!(child.try_wait(), Ok(Some(_))) {
+        if !self.is_running() {
+            self.child = None;
             return;
         }
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let _ = self.signal("TERM");
+        if matches!(self.wait_exit(STOP_GRACE), Ok(Some(_))) {
+            self.child = None;
+            return;
         }
         eprintln!(
             "livestack: {} ignored SIGTERM for {STOP_GRACE:?}: SIGKILL",
             self.name
         );
-        let _ = child.kill();
-        let _ = child.wait();
+        self.kill();
     }
+}
+
+/// The last `lines` lines of a log file.
+pub fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 impl Drop for Supervised {

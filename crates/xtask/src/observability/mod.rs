@@ -13,7 +13,7 @@
 //! see [`live`].
 
 mod grafana;
-mod live;
+pub mod live;
 mod promql;
 
 use std::collections::{BTreeSet, HashSet};

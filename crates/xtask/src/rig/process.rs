@@ -3,12 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::delivery::{free_loopback_addr, http};
+use crate::livestack::process::Supervised;
 
 /// How long a process may take from spawn to `/readyz` 200.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,7 +52,7 @@ impl Spec {
 #[derive(Debug)]
 pub struct Userhub {
     pub spec: Spec,
-    child: Option<Child>,
+    process: Option<Supervised>,
     /// Spawn to `/readyz` 200 of the last start.
     pub start_to_ready: Duration,
 }
@@ -61,7 +62,7 @@ impl Userhub {
     pub fn start(spec: Spec) -> Result<Self> {
         let mut process = Self {
             spec,
-            child: None,
+            process: None,
             start_to_ready: Duration::ZERO,
         };
         process.launch()?;
@@ -70,16 +71,9 @@ impl Userhub {
 
     /// Start again on the same ports (after an exit or a kill).
     pub fn launch(&mut self) -> Result<()> {
-        if let Some(child) = self.child.as_mut()
-            && child.try_wait()?.is_none()
-        {
+        if self.is_running() {
             bail!("{} is still running", self.spec.name);
         }
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.spec.log)
-            .with_context(|| format!("opening {}", self.spec.log.display()))?;
         let started = Instant::now();
         let mut command = Command::new(&self.spec.binary);
         command
@@ -89,21 +83,20 @@ impl Userhub {
             .env("USERHUB_BIND", self.spec.bind.to_string())
             .env("USERHUB_ADMIN_BIND", self.spec.admin.to_string())
             .env("USERHUB_LOG_FORMAT", "json")
-            .envs(self.spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        let child = command.spawn().with_context(|| {
-            format!(
-                "spawning {} {}",
-                self.spec.binary.display(),
-                self.spec.subcommand
-            )
-        })?;
-        self.child = Some(child);
+            .envs(self.spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let log_dir = self
+            .spec
+            .log
+            .parent()
+            .context("log file without a directory")?;
+        self.process = Some(Supervised::spawn(&self.spec.name, command, log_dir)?);
         self.wait_ready(READY_TIMEOUT)?;
         self.start_to_ready = started.elapsed();
         Ok(())
+    }
+
+    fn process(&mut self) -> Result<&mut Supervised> {
+        self.process.as_mut().context("process not started")
     }
 
     /// Poll `/readyz` until 200; fails if the process exits first.
@@ -113,14 +106,13 @@ impl Userhub {
             if status(self.spec.bind, "/readyz") == Some(200) {
                 return Ok(());
             }
-            if let Some(child) = self.child.as_mut()
-                && let Some(exit) = child.try_wait()?
-            {
+            let process = self.process.as_mut().context("process not started")?;
+            if let Some(exit) = process.exited()? {
                 bail!(
                     "{} exited ({exit}) before /readyz answered 200; log {}:\n{}",
                     self.spec.name,
                     self.spec.log.display(),
-                    tail(&self.spec.log, 30)
+                    process.log_tail(30)
                 );
             }
             if start.elapsed() > timeout {
@@ -128,7 +120,7 @@ impl Userhub {
                     "{} not ready within {timeout:?}; log {}:\n{}",
                     self.spec.name,
                     self.spec.log.display(),
-                    tail(&self.spec.log, 30)
+                    process.log_tail(30)
                 );
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -136,37 +128,21 @@ impl Userhub {
     }
 
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.process.as_ref().and_then(Supervised::pid)
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.spec.bind)
     }
 
-    /// Send a signal (`TERM`, `KILL`, …) with kill(1).
-    pub fn signal(&self, signal: &str) -> Result<()> {
-        let pid = self.pid().context("process not started")?;
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &pid.to_string()])
-            .status()
-            .context("running kill")?;
-        if !status.success() {
-            bail!("kill -{signal} {pid} failed: {status}");
-        }
-        Ok(())
+    /// Send a signal (`TERM`, `KILL`, …).
+    pub fn signal(&mut self, signal: &str) -> Result<()> {
+        self.process()?.signal(signal)
     }
 
     /// Wait for the process to exit, at most `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
-        let child = self.child.as_mut().context("process not started")?;
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Some(status) = child.try_wait()? {
-                return Ok(Some(status));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Ok(None)
+        self.process()?.wait_exit(timeout)
     }
 
     /// `kill -9` and reap.
@@ -186,13 +162,18 @@ impl Userhub {
     pub fn hwm_kib(&self) -> Option<u64> {
         status_kib(self.pid()?, "VmHWM:")
     }
+
+    /// Whether the process is still running (has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.process.as_mut().is_some_and(Supervised::is_running)
+    }
 }
 
 impl Drop for Userhub {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        // The drills tear down at once; graceful stops are their subject.
+        if let Some(process) = self.process.as_mut() {
+            process.kill();
         }
     }
 }
@@ -202,7 +183,8 @@ pub fn status(addr: SocketAddr, path: &str) -> Option<u16> {
     http::get(addr, path, &[]).ok().map(|r| r.status)
 }
 
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
+/// A `/proc/<pid>/status` field in KiB (`VmRSS:`, `VmHWM:`).
+pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()
@@ -213,12 +195,7 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
-/// The last `lines` lines of a file.
-pub fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
+pub use crate::livestack::process::tail;
 
 /// Status of `GET path` with a short deadline (connect + answer), or None.
 pub fn quick_status(addr: SocketAddr, path: &str, deadline: Duration) -> Option<u16> {
@@ -280,14 +257,5 @@ impl Prober {
 impl Drop for Prober {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-impl Userhub {
-    /// Whether the process is still running (has not exited).
-    pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 }

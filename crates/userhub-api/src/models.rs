@@ -26,7 +26,7 @@ impl From<User> for UserPublic {
             is_active: u.is_active,
             is_superuser: u.is_superuser,
             full_name: u.full_name.map(FullName::into_string),
-            id: u.id,
+            id: u.id.as_uuid(),
             created_at: u.created_at,
         }
     }
@@ -52,8 +52,8 @@ impl From<Item> for ItemPublic {
         Self {
             title: i.title.into_string(),
             description: i.description.map(Description::into_string),
-            id: i.id,
-            owner_id: i.owner_id,
+            id: i.id.as_uuid(),
+            owner_id: i.owner_id.as_uuid(),
             created_at: i.created_at,
         }
     }

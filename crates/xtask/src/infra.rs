@@ -17,9 +17,13 @@
 //!   node_exporter, loadbalancer and postgresql in a systemd container of a
 //!   Debian 12 image built offline (debootstrap from the machine's Debian
 //!   mirror, `docker import`), checks a second converge changes nothing and
-//!   runs each role's verify playbook. The image is cached by a hash of its
-//!   recipe. k3s needs its release from GitHub: `cargo xtask infra molecule k3s`
-//!   converges it in hosted CI.
+//!   runs each role's verify playbook. The image is tagged by a hash of its
+//!   recipe and reused while that is unchanged; the downloaded packages are
+//!   kept in `target/xtask-infra/debs`, so a recipe change fetches only what
+//!   changed. Container and network names carry a hash of the target
+//!   directory and molecule's state lives under it, so checkouts sharing one
+//!   Docker engine do not collide. k3s needs its release from GitHub:
+//!   `cargo xtask infra molecule k3s` converges it in hosted CI.
 //!
 //! Python tools live in `target/venv-infra` (pinned in `infra/requirements.txt`);
 //! the Ansible collections come from the pinned `ansible` distribution.
@@ -81,7 +85,7 @@ const BASE_PACKAGES: &[&str] = &[
 const IMAGE_CHANGES: &[&str] = &["CMD [\"/lib/systemd/systemd\"]", "ENV container=docker"];
 const IMAGE_REPOSITORY: &str = "userhub-infra/debian12";
 /// Bump to rebuild the image when the recipe changes in a way the hash misses.
-const IMAGE_RECIPE_VERSION: &str = "1";
+const IMAGE_RECIPE_VERSION: &str = "2";
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
 /// Entry point of `cargo xtask infra`.
@@ -211,7 +215,14 @@ impl Tools {
             if venv.exists() {
                 fs::remove_dir_all(&venv)?;
             }
-            cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+            let create = || cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+            if create().is_err() {
+                // Debian keeps venv support (ensurepip) in a package of its own.
+                eprintln!("infra: python3 -m venv failed; installing python3-venv");
+                let _ = fs::remove_dir_all(&venv);
+                cmd::apt_install(&["python3-venv"])?;
+                create()?;
+            }
             let pip = venv.join("bin/pip");
             cmd::run(
                 Command::new(&pip)
@@ -478,9 +489,23 @@ fn molecule(tools: &Tools, image: &str, dir: &Path, args: &[&str]) -> Result<()>
             .command("molecule")
             .current_dir(dir)
             .env("USERHUB_MOLECULE_IMAGE", image)
+            // Several checkouts may share one Docker engine (and one home):
+            // container and network names carry a suffix of this checkout's
+            // target directory, and molecule's state lives under it.
+            .env("USERHUB_MOLECULE_SUFFIX", molecule_suffix(&target_dir()))
+            .env("XDG_CACHE_HOME", target_dir().join("xtask-infra/cache"))
+            // Each task's duration, and the slowest ones after each playbook.
+            .env("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.profile_tasks")
+            .env("PROFILE_TASKS_TASK_OUTPUT_LIMIT", "10")
             .env("MOLECULE_NO_LOG", "false")
             .args(args),
     )
+}
+
+/// `-` and 8 hex digits of a hash of `target`: names the molecule containers
+/// and networks of one checkout apart from another's on a shared engine.
+fn molecule_suffix(target: &Path) -> String {
+    format!("-{:08x}", fnv1a(target.to_string_lossy().as_bytes()) & 0xffff_ffff)
 }
 
 /// Builds the Debian 12 base image unless one with the same recipe exists.
@@ -505,11 +530,24 @@ fn base_image(work: &Path) -> Result<String> {
         if rootfs.exists() {
             cmd::run(privileged("rm").arg("-rf").arg(&rootfs))?;
         }
+        // dpkg settings of the build, read by every dpkg run inside the
+        // rootfs: no fsync per file (the rootfs is thrown away if the build
+        // fails) and no manual pages or translations (nothing reads them).
+        cmd::run(privileged("sh").arg("-c").arg(
+            "mkdir -p \"$1\"/etc/dpkg/dpkg.cfg.d && printf '%s\\n' \
+             force-unsafe-io 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/info/*' \
+             'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > \"$1\"/etc/dpkg/dpkg.cfg.d/01-userhub-build",
+        ).arg("sh").arg(&rootfs))?;
+        // The downloaded packages outlive the rootfs: a rebuild after a
+        // recipe change fetches only what changed.
+        let debs = work.join("debs");
+        fs::create_dir_all(&debs)?;
         let log_path = work.join("debootstrap.log");
         let log = fs::File::create(&log_path)?;
         eprintln!("infra: debootstrap log: {}", log_path.display());
         let status = privileged(&debootstrap.to_string_lossy())
             .args(["--variant=minbase", "--merged-usr"])
+            .arg(format!("--cache-dir={}", debs.display()))
             .arg(format!("--include={}", BASE_PACKAGES.join(",")))
             .arg(SUITE)
             .arg(&rootfs)
@@ -528,9 +566,11 @@ fn base_image(work: &Path) -> Result<String> {
                 lines[lines.len().saturating_sub(25)..].join("\n")
             );
         }
-        // Package caches are dead weight in the image.
+        // Package caches are dead weight in the image; the image's dpkg
+        // goes back to Debian's defaults.
         cmd::run(privileged("sh").arg("-c").arg(
-            "rm -rf \"$1\"/var/cache/apt/archives/*.deb \"$1\"/var/lib/apt/lists/* \"$1\"/var/log/*.log",
+            "rm -rf \"$1\"/var/cache/apt/archives/*.deb \"$1\"/var/lib/apt/lists/* \"$1\"/var/log/*.log \
+             \"$1\"/etc/dpkg/dpkg.cfg.d/01-userhub-build",
         ).arg("sh").arg(&rootfs))?;
         let mut tar = privileged("tar")
             .arg("-C")
@@ -670,6 +710,44 @@ mod tests {
     fn the_cache_key_follows_the_recipe() {
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_ne!(fnv1a(b"python3,haproxy"), fnv1a(b"python3,nginx"));
+    }
+
+    #[test]
+    fn molecule_names_differ_per_checkout() {
+        let here = molecule_suffix(Path::new("/work/a/target"));
+        assert_eq!(here, molecule_suffix(Path::new("/work/a/target")));
+        assert_ne!(here, molecule_suffix(Path::new("/work/b/target")));
+        assert!(here.starts_with('-') && here.len() == 9, "{here}");
+    }
+
+    #[test]
+    fn every_molecule_container_and_network_is_named_per_checkout() {
+        let ansible = ansible_dir();
+        let mut scenarios = vec![ansible.join("molecule/platform/molecule.yml")];
+        for role in fs::read_dir(ansible.join("roles")).expect("roles") {
+            scenarios.push(role.expect("role").path().join("molecule/default/molecule.yml"));
+        }
+        for scenario in scenarios {
+            let text = fs::read_to_string(&scenario).expect("molecule.yml");
+            let config: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+            let platforms = config["platforms"].as_sequence().expect("platforms");
+            for platform in platforms {
+                let mut names = vec![&platform["name"]];
+                for key in ["docker_networks", "networks"] {
+                    if let Some(networks) = platform[key].as_sequence() {
+                        names.extend(networks.iter().map(|n| &n["name"]));
+                    }
+                }
+                for name in names {
+                    let name = name.as_str().expect("a name");
+                    assert!(
+                        name.ends_with("${USERHUB_MOLECULE_SUFFIX:--local}"),
+                        "{}: {name} is not suffixed per checkout",
+                        scenario.display()
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -22,10 +22,10 @@ use super::report::Target;
 use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
 use crate::rig::{api, k6, pg, stack};
 
-/// The sustainable rate: writes + reads per second. The stress test
-/// (docs/load.md) holds the SLOs well beyond this on this machine.
-const WRITES: u32 = 10;
-const READS: u32 = 20;
+/// The sustainable rate: writes + reads per second (the release build holds
+/// the SLOs at it with room to spare; at ten times it, it must shed).
+const WRITES: u32 = 30;
+const READS: u32 = 60;
 const FACTOR: u32 = 10;
 /// Bounded memory: each replica's peak RSS.
 const RSS_BOUND_MIB: u64 = 256;
@@ -81,7 +81,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             ("BASELINE_SECONDS", baseline.to_string()),
             ("OVERLOAD_SECONDS", overload.to_string()),
             ("RECOVERY_SECONDS", recovery.to_string()),
-            ("MAX_VUS", "400".to_owned()),
+            ("MAX_VUS", "800".to_owned()),
             ("REQUEST_TIMEOUT", "10s".to_owned()),
         ]
         .into_iter()
@@ -132,14 +132,14 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let shed_p99 = k6::percentile(&shed_ms, 0.99);
     outcome.targets.push(Target::new(
         "shedding is fast",
-        "excess answered 503/429 (p99 ≤ 1.5 s); no 500, no timeouts",
+        "excess answered 503/429 (some shed, p99 ≤ 1.5 s); no 500, no timeouts",
         format!(
             "{} requests in the overload: {served} served, {} shed (p99 {shed_p99:.0} ms), {} other failures",
             over.len(),
             shed.len(),
             other.len()
         ),
-        other.is_empty() && shed_p99 <= SHED_BOUND_MS,
+        other.is_empty() && !shed.is_empty() && shed_p99 <= SHED_BOUND_MS,
     ));
     outcome.targets.push(Target::new(
         "bounded memory",

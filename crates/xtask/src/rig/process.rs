@@ -216,41 +216,48 @@ pub fn quick_status(addr: SocketAddr, path: &str, deadline: Duration) -> Option<
 /// One probe: unix ms, index of the address, status (None: no answer).
 pub type Probe = (i64, usize, Option<u16>);
 
-/// Polls `GET path` on each address every `every` in a thread, recording
-/// every probe until stopped.
+/// Polls `GET path` on each address every `every`, one thread per address
+/// (a slow answer from one must not delay the probes of another), recording
+/// every probe with the instant its answer arrived, until stopped.
 #[derive(Debug)]
 pub struct Prober {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Vec<Probe>>>,
+    threads: Vec<std::thread::JoinHandle<Vec<Probe>>>,
 }
 
 impl Prober {
     pub fn start(addrs: Vec<SocketAddr>, path: &'static str, every: Duration) -> Self {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = std::sync::Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                for (i, addr) in addrs.iter().enumerate() {
-                    let status = quick_status(*addr, path, Duration::from_secs(2));
-                    seen.push((super::now_ms(), i, status));
-                }
-                std::thread::sleep(every);
-            }
-            seen
-        });
-        Self {
-            stop,
-            thread: Some(thread),
-        }
+        let threads = addrs
+            .into_iter()
+            .enumerate()
+            .map(|(i, addr)| {
+                let flag = std::sync::Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                        let status = quick_status(addr, path, Duration::from_secs(2));
+                        seen.push((super::now_ms(), i, status));
+                        std::thread::sleep(every);
+                    }
+                    seen
+                })
+            })
+            .collect();
+        Self { stop, threads }
     }
 
+    /// Every probe, in time order.
     pub fn finish(mut self) -> Vec<Probe> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread
-            .take()
-            .and_then(|t| t.join().ok())
-            .unwrap_or_default()
+        let mut all: Vec<Probe> = self
+            .threads
+            .drain(..)
+            .filter_map(|t| t.join().ok())
+            .flatten()
+            .collect();
+        all.sort_by_key(|p| p.0);
+        all
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use uuid::Uuid;
+use userhub_core::UserId;
 
 use crate::extract::client_ip;
 use crate::state::AppState;
@@ -65,8 +65,8 @@ impl FromRequestParts<AppState> for ClientAddr {
 pub struct Audit {
     pub action: Action,
     pub outcome: &'static str,
-    pub actor: Option<Uuid>,
-    pub target: Option<Uuid>,
+    pub actor: Option<UserId>,
+    pub target: Option<UserId>,
     pub client: IpAddr,
     /// A short, fixed reason (`bad_credentials`, `unknown_account`, …).
     pub reason: &'static str,
@@ -84,12 +84,12 @@ impl Audit {
         }
     }
 
-    pub fn actor(mut self, id: Uuid) -> Self {
+    pub fn actor(mut self, id: UserId) -> Self {
         self.actor = Some(id);
         self
     }
 
-    pub fn target(mut self, id: Uuid) -> Self {
+    pub fn target(mut self, id: UserId) -> Self {
         self.target = Some(id);
         self
     }
@@ -101,7 +101,7 @@ impl Audit {
 
     /// Writes the event.
     pub fn emit(self) {
-        let id = |v: Option<Uuid>| v.map(|u| u.to_string()).unwrap_or_default();
+        let id = |v: Option<UserId>| v.map(|u| u.to_string()).unwrap_or_default();
         tracing::info!(
             target: "audit",
             action = self.action.as_str(),

@@ -26,7 +26,7 @@ impl From<User> for UserPublic {
             is_active: u.is_active,
             is_superuser: u.is_superuser,
             full_name: u.full_name.map(FullName::into_string),
-            id: u.id,
+            id: u.id.as_uuid(),
             created_at: u.created_at,
         }
     }
@@ -52,8 +52,8 @@ impl From<Item> for ItemPublic {
         Self {
             title: i.title.into_string(),
             description: i.description.map(Description::into_string),
-            id: i.id,
-            owner_id: i.owner_id,
+            id: i.id.as_uuid(),
+            owner_id: i.owner_id.as_uuid(),
             created_at: i.created_at,
         }
     }
@@ -128,7 +128,7 @@ pub struct UserCreate {
     pub email: Email,
     #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub password: Password,
-    #[schema(value_type = Option<String>, max_length = 255)]
+    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: Option<FullName>,
     #[schema(required = false, default = true)]
     pub is_active: bool,
@@ -161,7 +161,7 @@ pub struct UserRegister {
     pub email: Email,
     #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub password: Password,
-    #[schema(value_type = Option<String>, max_length = 255)]
+    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: Option<FullName>,
 }
 
@@ -190,7 +190,7 @@ pub struct UserUpdate {
     /// Absent: unchanged. Not nullable (the reference's `bool = False`).
     #[schema(value_type = bool, required = false, default = false)]
     pub is_superuser: Option<bool>,
-    #[schema(value_type = Option<String>, max_length = 255)]
+    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: Option<Option<FullName>>,
     #[schema(value_type = Option<String>, min_length = 8, max_length = 128)]
     pub password: Option<Password>,
@@ -217,7 +217,7 @@ impl FromJson for UserUpdate {
 
 #[derive(Debug, ToSchema)]
 pub struct UserUpdateMe {
-    #[schema(value_type = Option<String>, max_length = 255)]
+    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: Option<Option<FullName>>,
     #[schema(value_type = Option<String>, format = Email, max_length = 255)]
     pub email: Option<Email>,
@@ -279,9 +279,9 @@ impl FromJson for NewPassword {
 
 #[derive(Debug, ToSchema)]
 pub struct ItemCreate {
-    #[schema(value_type = String, min_length = 1, max_length = 255)]
+    #[schema(value_type = String, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub title: Title,
-    #[schema(value_type = Option<String>, max_length = 255)]
+    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub description: Option<Description>,
 }
 
@@ -300,9 +300,9 @@ impl FromJson for ItemCreate {
 
 #[derive(Debug, ToSchema)]
 pub struct ItemUpdate {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub title: Option<Title>,
-    #[schema(value_type = Option<String>, max_length = 255)]
+    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub description: Option<Option<Description>>,
 }
 
@@ -325,7 +325,7 @@ pub struct PrivateUserCreate {
     pub email: Email,
     #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub password: Password,
-    #[schema(value_type = String, max_length = 255)]
+    #[schema(value_type = String, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: FullName,
     #[schema(required = false, default = false)]
     pub is_verified: bool,

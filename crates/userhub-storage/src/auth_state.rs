@@ -2,12 +2,26 @@
 //! per account and access tokens revoked one by one (logout). Both live in
 //! the database so that N replicas enforce one limit, not N.
 
-use tracing::field::Empty;
-use tracing::instrument;
+use crate::observe::{DbOperation::*, DbQuery};
 use userhub_core::{User, UserId};
 
-use crate::backend::with_pool;
+use crate::backend::query;
 use crate::rows::{USER_COLUMNS, UserRow, now_micros};
+use crate::{Database, StorageError};
+
+const RESERVE_ATTEMPT: DbQuery =
+    DbQuery::new("db.login_attempt.reserve", Insert, "userhub_login_attempt");
+const LOCKED_WINDOW: DbQuery =
+    DbQuery::new("db.login_attempt.get", Select, "userhub_login_attempt");
+const CLEAR_ATTEMPTS: DbQuery =
+    DbQuery::new("db.login_attempt.clear", Delete, "userhub_login_attempt");
+const RELEASE_ATTEMPT: DbQuery =
+    DbQuery::new("db.login_attempt.release", Update, "userhub_login_attempt");
+const PRUNE_REVOKED: DbQuery =
+    DbQuery::new("db.revoked_token.prune", Delete, "userhub_revoked_token");
+const REVOKE: DbQuery = DbQuery::new("db.revoked_token.insert", Insert, "userhub_revoked_token");
+const IS_REVOKED: DbQuery = DbQuery::new("db.revoked_token.get", Select, "userhub_revoked_token");
+const USER_FOR_TOKEN: DbQuery = DbQuery::new("db.user.get_for_token", Select, "user");
 
 #[derive(sqlx::FromRow)]
 struct Revocable {
@@ -15,7 +29,6 @@ struct Revocable {
     row: UserRow,
     revoked: bool,
 }
-use crate::{Database, StorageError};
 
 /// The outcome of reserving a login attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +44,6 @@ impl Database {
     /// Counts a login attempt for `user` before its password is checked,
     /// atomically: at most `max_attempts` attempts per `window_micros` get a
     /// slot, however many arrive at once and on however many replicas.
-    #[instrument(name = "db.login_attempt.reserve", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "userhub_login_attempt", db.query.text = Empty, otel.kind = "client"))]
     pub async fn reserve_login_attempt(
         &self,
         user: UserId,
@@ -47,8 +59,8 @@ impl Database {
         let now = now_micros();
         let cutoff = now - window_micros;
         let max = i32::try_from(max_attempts).unwrap_or(i32::MAX);
-        let slot: Option<(i32, i64)> = with_pool!(self, pool => self.timed("insert", "userhub_login_attempt", sql,
-            sqlx::query_as(sql).bind(user).bind(now).bind(cutoff).bind(max).fetch_optional(pool)).await)?;
+        let slot: Option<(i32, i64)> = query!(self, RESERVE_ATTEMPT, sql, pool =>
+            sqlx::query_as(sql).bind(user.as_uuid()).bind(now).bind(cutoff).bind(max).fetch_optional(pool))?;
         if let Some((slot, window_start_micros)) = slot {
             return Ok(LoginReservation::Reserved {
                 slot: u32::try_from(slot).unwrap_or(0),
@@ -56,8 +68,8 @@ impl Database {
             });
         }
         let select = "SELECT window_start_micros FROM userhub_login_attempt WHERE user_id = $1";
-        let start: Option<i64> = with_pool!(self, pool => self.timed("select", "userhub_login_attempt", select,
-            sqlx::query_scalar(select).bind(user).fetch_optional(pool)).await)?;
+        let start: Option<i64> = query!(self, LOCKED_WINDOW, select, pool =>
+            sqlx::query_scalar(select).bind(user.as_uuid()).fetch_optional(pool))?;
         let left = start.map_or(0, |s| s + window_micros - now);
         Ok(LoginReservation::Locked {
             retry_after_micros: left.max(1),
@@ -71,7 +83,6 @@ impl Database {
     /// own slot is given back (so overlapping good logins never add up); at
     /// the limit nothing changes (the right password inside a burst of wrong
     /// ones unlocks nothing). Returns whether the count was cleared.
-    #[instrument(name = "db.login_attempt.clear", skip_all, fields(db.system = self.system(), db.operation.name = "DELETE", db.collection.name = "userhub_login_attempt", db.query.text = Empty, otel.kind = "client"))]
     pub async fn release_login_attempt(
         &self,
         user: UserId,
@@ -83,23 +94,20 @@ impl Database {
         let slot = i32::try_from(slot).unwrap_or(i32::MAX);
         let clear = "DELETE FROM userhub_login_attempt
             WHERE user_id = $1 AND window_start_micros = $2 AND failures = $3 AND failures < $4";
-        let cleared = with_pool!(self, pool => self.timed("delete", "userhub_login_attempt", clear,
-            sqlx::query(clear).bind(user).bind(window_start_micros).bind(slot).bind(max)
-                .execute(pool)).await.map(|r| r.rows_affected()))?;
+        let cleared = query!(self, CLEAR_ATTEMPTS, clear, pool =>
+            execute sqlx::query(clear).bind(user.as_uuid()).bind(window_start_micros).bind(slot).bind(max))?;
         if cleared > 0 {
             return Ok(true);
         }
         let give_back = "UPDATE userhub_login_attempt SET failures = failures - 1
             WHERE user_id = $1 AND window_start_micros = $2 AND failures < $3 AND failures > 0";
-        with_pool!(self, pool => self.timed("update", "userhub_login_attempt", give_back,
-            sqlx::query(give_back).bind(user).bind(window_start_micros).bind(max)
-                .execute(pool)).await.map(|r| r.rows_affected()))?;
+        query!(self, RELEASE_ATTEMPT, give_back, pool =>
+            execute sqlx::query(give_back).bind(user.as_uuid()).bind(window_start_micros).bind(max))?;
         Ok(false)
     }
 
     /// Revokes one access token (by fingerprint) until it expires; expired
     /// revocations are pruned on the way.
-    #[instrument(name = "db.revoked_token.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "userhub_revoked_token", db.query.text = Empty, otel.kind = "client"))]
     pub async fn revoke_token(
         &self,
         fingerprint: &str,
@@ -107,18 +115,16 @@ impl Database {
         expires_at_micros: i64,
     ) -> Result<(), StorageError> {
         let prune = "DELETE FROM userhub_revoked_token WHERE expires_at_micros < $1";
-        with_pool!(self, pool => self.timed("delete", "userhub_revoked_token", prune,
-            sqlx::query(prune).bind(now_micros()).execute(pool)).await.map(|r| r.rows_affected()))?;
+        query!(self, PRUNE_REVOKED, prune, pool => execute sqlx::query(prune).bind(now_micros()))?;
         let sql = "INSERT INTO userhub_revoked_token (fingerprint, user_id, expires_at_micros) VALUES ($1, $2, $3)
             ON CONFLICT (fingerprint) DO NOTHING";
-        with_pool!(self, pool => self.timed("insert", "userhub_revoked_token", sql,
-            sqlx::query(sql).bind(fingerprint).bind(user).bind(expires_at_micros).execute(pool)).await.map(|r| r.rows_affected()))?;
+        query!(self, REVOKE, sql, pool =>
+            execute sqlx::query(sql).bind(fingerprint).bind(user.as_uuid()).bind(expires_at_micros))?;
         Ok(())
     }
 
     /// The user an access token names, and whether that token (by
     /// `fingerprint`) was revoked, in one round trip.
-    #[instrument(name = "db.user.get_for_token", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn user_for_token(
         &self,
         id: UserId,
@@ -128,17 +134,16 @@ impl Database {
             r#"SELECT {USER_COLUMNS}, EXISTS (SELECT 1 FROM userhub_revoked_token WHERE fingerprint = $2) AS revoked
                FROM "user" WHERE id = $1"#
         );
-        let row = with_pool!(self, pool => self.timed("select", "user", &sql,
-            sqlx::query_as::<_, Revocable>(&sql).bind(id).bind(fingerprint).fetch_optional(pool)).await)?;
+        let row = query!(self, USER_FOR_TOKEN, &sql, pool =>
+            sqlx::query_as::<_, Revocable>(&sql).bind(id.as_uuid()).bind(fingerprint).fetch_optional(pool))?;
         Ok(row.map(|r| (User::from(r.row), r.revoked)))
     }
 
     /// Whether the access token with `fingerprint` was revoked.
-    #[instrument(name = "db.revoked_token.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "userhub_revoked_token", db.query.text = Empty, otel.kind = "client"))]
     pub async fn is_token_revoked(&self, fingerprint: &str) -> Result<bool, StorageError> {
         let sql = "SELECT count(*) FROM userhub_revoked_token WHERE fingerprint = $1";
-        let n: i64 = with_pool!(self, pool => self.timed("select", "userhub_revoked_token", sql,
-            sqlx::query_scalar(sql).bind(fingerprint).fetch_one(pool)).await)?;
+        let n: i64 = query!(self, IS_REVOKED, sql, pool =>
+            sqlx::query_scalar(sql).bind(fingerprint).fetch_one(pool))?;
         Ok(n > 0)
     }
 }

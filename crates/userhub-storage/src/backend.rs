@@ -6,14 +6,16 @@
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use crate::observe::{DbObserver, DbOutcome, DbQuery, PoolStats};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use userhub_core::config::DatabaseSettings;
-use userhub_telemetry::Metrics;
 
 use crate::StorageError;
 
@@ -27,16 +29,10 @@ pub(crate) enum Backend {
 #[derive(Debug, Clone)]
 pub struct Database {
     pub(crate) backend: Backend,
-    pub(crate) metrics: Metrics,
+    observer: Arc<dyn DbObserver>,
+    /// Queries running or waiting for a connection.
+    in_flight: Arc<AtomicU64>,
     pool_size: u32,
-}
-
-/// Connection pool occupancy, for metrics and readiness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolStats {
-    pub size: u32,
-    pub idle: u32,
-    pub max: u32,
 }
 
 /// Runs the same expression against whichever pool the database has; the
@@ -51,12 +47,40 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Runs one query on whichever pool the database has. `$query` (a `const`
+/// [`DbQuery`]) names its span and labels its metric: the span carries the
+/// backend, statement kind, table and SQL text (placeholders, never values);
+/// the duration and outcome go to the database's observer.
+/// `$pool => execute $statement` runs a statement for the number of rows
+/// it affected.
+macro_rules! query {
+    ($db:expr, $query:expr, $sql:expr, $pool:ident => execute $statement:expr) => {
+        $crate::backend::query!($db, $query, $sql, $pool => async {
+            $statement.execute($pool).await.map(|done| done.rows_affected())
+        })
+    };
+    ($db:expr, $query:expr, $sql:expr, $pool:ident => $fut:expr) => {{
+        let span = tracing::info_span!(
+            $query.name,
+            db.system = $db.system(),
+            db.operation.name = $query.operation.verb(),
+            db.collection.name = $query.table,
+            db.query.text = AsRef::<str>::as_ref($sql),
+            otel.kind = "client",
+        );
+        $crate::backend::with_pool!($db, $pool =>
+            tracing::Instrument::instrument($db.observed(&$query, $fut), span).await)
+    }};
+}
+pub(crate) use query;
+
 impl Database {
     /// Creates the pool. PostgreSQL connects lazily (readiness reports a
     /// database that is down); SQLite creates its file and folder.
+    /// `observer` hears of every query and can read the pool's occupancy.
     pub async fn connect(
         settings: &DatabaseSettings,
-        metrics: Metrics,
+        observer: Arc<dyn DbObserver>,
     ) -> Result<Self, StorageError> {
         let url = settings.url.expose();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -83,9 +107,15 @@ impl Database {
                 .await?;
             Backend::Sqlite(pool)
         };
+        let in_flight = Arc::new(AtomicU64::new(0));
+        // The source holds the pool and the counter, not the observer: no
+        // ownership cycle between the observer and the database.
+        let (pool, counter, max) = (backend.clone(), in_flight.clone(), settings.pool_size);
+        observer.watch_pool(Arc::new(move || pool.stats(&counter, max)));
         Ok(Self {
             backend,
-            metrics,
+            observer,
+            in_flight,
             pool_size: settings.pool_size,
         })
     }
@@ -98,13 +128,9 @@ impl Database {
         }
     }
 
+    /// Connection pool occupancy.
     pub fn pool_stats(&self) -> PoolStats {
-        let (size, idle) = with_pool!(self, pool => (pool.size(), pool.num_idle() as u32));
-        PoolStats {
-            size,
-            idle,
-            max: self.pool_size,
-        }
+        self.backend.stats(&self.in_flight, self.pool_size)
     }
 
     /// Whether a connection can be had and answers.
@@ -117,29 +143,59 @@ impl Database {
         with_pool!(self, pool => pool.close().await);
     }
 
-    /// Runs one repository query, recording its duration, turning a pool
-    /// timeout into its own metric and putting the query text (placeholders,
-    /// never values) on the calling repository function's span.
-    pub(crate) async fn timed<T>(
+    /// Awaits one query (see [`query!`]), counting it in flight meanwhile,
+    /// and reports its duration and outcome to the observer.
+    pub(crate) async fn observed<T>(
         &self,
-        operation: &'static str,
-        table: &'static str,
-        sql: &str,
+        query: &DbQuery,
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, StorageError> {
-        tracing::Span::current().record("db.query.text", sql);
         let started = Instant::now();
-        let _in_flight = self.metrics.track_db_operation();
-        let result = fut.await;
-        self.metrics
-            .record_db_operation(operation, table, started.elapsed().as_secs_f64());
-        result.map_err(|e| {
-            let e = StorageError::from(e);
-            if matches!(e, StorageError::PoolTimeout) {
-                self.metrics.record_db_acquire_timeout();
-            }
-            e
-        })
+        let result = {
+            let _in_flight = InFlight::enter(&self.in_flight);
+            fut.await.map_err(StorageError::from)
+        };
+        let outcome = match &result {
+            Ok(_) => DbOutcome::Ok,
+            Err(e) => e.outcome(),
+        };
+        self.observer
+            .query_finished(query, started.elapsed(), outcome);
+        result
+    }
+}
+
+impl Backend {
+    /// Sqlx counts connections, not the tasks waiting for one: those are
+    /// the queries in flight beyond the connections in use.
+    fn stats(&self, in_flight: &AtomicU64, max: u32) -> PoolStats {
+        let (size, idle) = match self {
+            Self::Postgres(pool) => (pool.size(), pool.num_idle()),
+            Self::Sqlite(pool) => (pool.size(), pool.num_idle()),
+        };
+        let in_use = u64::from(size).saturating_sub(idle as u64);
+        PoolStats {
+            in_use,
+            idle: idle as u64,
+            max: u64::from(max),
+            waiters: in_flight.load(Ordering::Relaxed).saturating_sub(in_use),
+        }
+    }
+}
+
+/// Counts one query in flight until dropped (also when its future is).
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -2,11 +2,14 @@
 //! unavailable database into 503 (retry), everything else an opaque 500 at
 //! the HTTP edge.
 
+use crate::observe::DbOutcome;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    /// A unique constraint refused the write (e.g. a duplicate email).
-    #[error("unique constraint violated")]
-    Conflict,
+    /// A unique constraint the service knows refused the write. (Any other
+    /// unique violation is a bug, not a conflict: `Database`.)
+    #[error("unique constraint {0:?} violated")]
+    Conflict(Constraint),
     /// No connection became free within the acquire timeout.
     #[error("timed out waiting for a database connection")]
     PoolTimeout,
@@ -21,7 +24,43 @@ pub enum StorageError {
     Database(#[source] sqlx::Error),
 }
 
+/// The unique constraints whose violation is the caller's business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// The email is taken: the reference's `ix_user_email` on `email` or
+    /// Userhub's `ix_userhub_user_email_canonical` on its canonical form.
+    UserEmail,
+}
+
+impl Constraint {
+    /// PostgreSQL names the violated index; SQLite names its columns
+    /// (`UNIQUE constraint failed: user.email`).
+    fn of(db: &dyn sqlx::error::DatabaseError) -> Option<Self> {
+        let name = match db.constraint() {
+            Some(name) => name,
+            None => db.message().strip_prefix("UNIQUE constraint failed: ")?,
+        };
+        match name {
+            "ix_user_email"
+            | "ix_userhub_user_email_canonical"
+            | "user.email"
+            | "user.email_canonical" => Some(Self::UserEmail),
+            _ => None,
+        }
+    }
+}
+
 impl StorageError {
+    /// How the failed query ended, for its observer.
+    pub(crate) fn outcome(&self) -> DbOutcome {
+        match self {
+            Self::Conflict(_) => DbOutcome::Conflict,
+            Self::PoolTimeout => DbOutcome::PoolTimeout,
+            Self::Unavailable(_) => DbOutcome::Unavailable,
+            Self::Migration(_) | Self::Database(_) => DbOutcome::Failed,
+        }
+    }
+
     /// Whether the failure is transient: the request may succeed when
     /// retried (503 with `Retry-After`), as opposed to a bug or bad data.
     pub fn is_unavailable(&self) -> bool {
@@ -48,7 +87,10 @@ impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::PoolTimedOut => Self::PoolTimeout,
-            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            sqlx::Error::Database(db) if db.is_unique_violation() => match Constraint::of(&**db) {
+                Some(constraint) => Self::Conflict(constraint),
+                None => Self::Database(e),
+            },
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)

@@ -1,11 +1,10 @@
 //! The item repository.
 
-use tracing::field::Empty;
-use tracing::instrument;
+use crate::observe::{DbOperation::*, DbQuery};
 use userhub_core::{Item, ItemId, ItemPatch, NewItem, Page, PageRequest, UserId};
 use uuid::Uuid;
 
-use crate::backend::with_pool;
+use crate::backend::query;
 use crate::rows::{Counted, ITEM_COLUMNS, ItemRow, LIST_ORDER, now};
 use crate::{Database, StorageError};
 
@@ -23,12 +22,18 @@ fn item_count_sql(owner: Option<UserId>, param: &str) -> String {
     }
 }
 
+const GET: DbQuery = DbQuery::new("db.item.get", Select, "item");
+const LIST: DbQuery = DbQuery::new("db.item.list", Select, "item");
+const COUNT: DbQuery = DbQuery::new("db.item.count", Select, "item");
+const INSERT: DbQuery = DbQuery::new("db.item.insert", Insert, "item");
+const UPDATE: DbQuery = DbQuery::new("db.item.update", Update, "item");
+const DELETE: DbQuery = DbQuery::new("db.item.delete", Delete, "item");
+
 impl Database {
-    #[instrument(name = "db.item.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn item_by_id(&self, id: ItemId) -> Result<Option<Item>, StorageError> {
         let sql = format!("SELECT {ITEM_COLUMNS} FROM item WHERE id = $1");
-        let row = with_pool!(self, pool => self.timed("select", "item", &sql,
-            sqlx::query_as::<_, ItemRow>(&sql).bind(id).fetch_optional(pool)).await)?;
+        let row = query!(self, GET, &sql, pool =>
+            sqlx::query_as::<_, ItemRow>(&sql).bind(id.as_uuid()).fetch_optional(pool))?;
         Ok(row.map(Item::from))
     }
 
@@ -38,7 +43,6 @@ impl Database {
     /// The page's ids come from an index-only scan in list order, so neither
     /// the owner's item count nor the table size enters the cost of a page;
     /// `skip` still does (the scan walks the skipped index entries).
-    #[instrument(name = "db.item.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn list_items(
         &self,
         owner: Option<UserId>,
@@ -55,8 +59,8 @@ impl Database {
                 SELECT id FROM item {filter} ORDER BY {LIST_ORDER} LIMIT $1 OFFSET $2)
              ORDER BY {LIST_ORDER}"
         );
-        let rows = with_pool!(self, pool => self.timed("select", "item", &sql,
-            sqlx::query_as::<_, Counted<ItemRow>>(&sql).bind(page.limit).bind(page.skip).bind(owner).fetch_all(pool)).await)?;
+        let rows = query!(self, LIST, &sql, pool =>
+            sqlx::query_as::<_, Counted<ItemRow>>(&sql).bind(page.limit).bind(page.skip).bind(owner.map(UserId::as_uuid)).fetch_all(pool))?;
         let count = match rows.first() {
             Some(first) => first.total,
             None => self.count_items(owner).await?,
@@ -67,27 +71,24 @@ impl Database {
         })
     }
 
-    #[instrument(name = "db.item.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     async fn count_items(&self, owner: Option<UserId>) -> Result<i64, StorageError> {
         let sql = item_count_sql(owner, "$1");
-        with_pool!(self, pool => self.timed("select", "item", &sql, sqlx::query_scalar(&sql).bind(owner).fetch_one(pool)).await)
+        query!(self, COUNT, &sql, pool => sqlx::query_scalar(&sql).bind(owner.map(UserId::as_uuid)).fetch_one(pool))
     }
 
-    #[instrument(name = "db.item.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn insert_item(&self, new: NewItem) -> Result<Item, StorageError> {
         let sql = format!(
             "INSERT INTO item (id, title, description, owner_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {ITEM_COLUMNS}"
         );
         let title = new.title.into_string();
         let description = new.description.map(|d| d.into_string());
-        let row = with_pool!(self, pool => self.timed("insert", "item", &sql,
+        let row = query!(self, INSERT, &sql, pool =>
             sqlx::query_as::<_, ItemRow>(&sql)
-                .bind(Uuid::new_v4()).bind(&title).bind(&description).bind(new.owner_id).bind(now())
-                .fetch_one(pool)).await)?;
+                .bind(Uuid::new_v4()).bind(&title).bind(&description).bind(new.owner_id.as_uuid()).bind(now())
+                .fetch_one(pool))?;
         Ok(row.into())
     }
 
-    #[instrument(name = "db.item.update", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn update_item(
         &self,
         id: ItemId,
@@ -101,26 +102,23 @@ impl Database {
         let title = patch.title.map(|t| t.into_string());
         let set_description = patch.description.is_some();
         let description = patch.description.flatten().map(|d| d.into_string());
-        let row = with_pool!(self, pool => self.timed("update", "item", &sql,
+        let row = query!(self, UPDATE, &sql, pool =>
             sqlx::query_as::<_, ItemRow>(&sql)
-                .bind(id).bind(&title).bind(set_description).bind(&description)
-                .fetch_optional(pool)).await)?;
+                .bind(id.as_uuid()).bind(&title).bind(set_description).bind(&description)
+                .fetch_optional(pool))?;
         Ok(row.map(Item::from))
     }
 
-    #[instrument(name = "db.item.delete", skip_all, fields(db.system = self.system(), db.operation.name = "DELETE", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn delete_item(&self, id: ItemId) -> Result<bool, StorageError> {
         let sql = "DELETE FROM item WHERE id = $1";
-        let done = with_pool!(self, pool => self.timed("delete", "item", sql,
-            sqlx::query(sql).bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
+        let done = query!(self, DELETE, sql, pool => execute sqlx::query(sql).bind(id.as_uuid()))?;
         Ok(done > 0)
     }
 
     /// How many items `owner` has (reported when a user is deleted).
-    #[instrument(name = "db.item.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "item", db.query.text = Empty, otel.kind = "client"))]
     pub async fn count_items_of(&self, owner: UserId) -> Result<i64, StorageError> {
         let sql = item_count_sql(Some(owner), "$1");
-        with_pool!(self, pool => self.timed("select", "item", &sql,
-            sqlx::query_scalar(&sql).bind(owner).fetch_one(pool)).await)
+        query!(self, COUNT, &sql, pool =>
+            sqlx::query_scalar(&sql).bind(owner.as_uuid()).fetch_one(pool))
     }
 }

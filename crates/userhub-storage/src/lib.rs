@@ -11,10 +11,11 @@ pub mod backend;
 mod error;
 mod items;
 mod migrate;
+pub mod observe;
 mod rows;
 mod users;
 
 pub use auth_state::LoginReservation;
-pub use backend::{Database, PoolStats};
-pub use error::StorageError;
+pub use backend::Database;
+pub use error::{Constraint, StorageError};
 pub use migrate::{MigrationReport, SchemaStatus};

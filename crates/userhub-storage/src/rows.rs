@@ -1,7 +1,7 @@
 //! Row shapes shared by both backends and their conversion to domain records.
 
 use chrono::{DateTime, Utc};
-use userhub_core::{Description, Email, FullName, Item, Title, User};
+use userhub_core::{Description, Email, FullName, Item, ItemId, Title, User, UserId};
 use uuid::Uuid;
 
 pub(crate) const USER_COLUMNS: &str = "id, email, is_active, is_superuser, full_name, hashed_password, created_at, password_changed_at_micros, email_changed_at_micros, token_exempt";
@@ -28,7 +28,7 @@ pub(crate) struct UserRow {
 impl From<UserRow> for User {
     fn from(r: UserRow) -> Self {
         User {
-            id: r.id,
+            id: UserId::from(r.id),
             email: Email::from_stored(r.email),
             is_active: r.is_active,
             is_superuser: r.is_superuser,
@@ -54,10 +54,10 @@ pub(crate) struct ItemRow {
 impl From<ItemRow> for Item {
     fn from(r: ItemRow) -> Self {
         Item {
-            id: r.id,
+            id: ItemId::from(r.id),
             title: Title::from_stored(r.title),
             description: r.description.map(Description::from_stored),
-            owner_id: r.owner_id,
+            owner_id: UserId::from(r.owner_id),
             created_at: r.created_at,
         }
     }

@@ -4,12 +4,11 @@
 //! case-only duplicates, only one of them holds the canonical form and the
 //! exact-case match wins.
 
-use tracing::field::Empty;
-use tracing::instrument;
+use crate::observe::{DbOperation::*, DbQuery};
 use userhub_core::{Email, NewUser, Page, PageRequest, User, UserId, UserPatch, canonical_email};
 use uuid::Uuid;
 
-use crate::backend::with_pool;
+use crate::backend::query;
 use crate::rows::{Counted, LIST_ORDER, USER_COLUMNS, UserRow, now, now_micros};
 use crate::{Database, StorageError};
 
@@ -17,16 +16,26 @@ use crate::{Database, StorageError};
 const USER_COUNT: &str =
     "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM userhub_row_count WHERE name = 'user'";
 
+const GET: DbQuery = DbQuery::new("db.user.get", Select, "user");
+const GET_BY_EMAIL: DbQuery = DbQuery::new("db.user.get_by_email", Select, "user");
+const LIST: DbQuery = DbQuery::new("db.user.list", Select, "user");
+const COUNT: DbQuery = DbQuery::new("db.user.count", Select, "user");
+const INSERT: DbQuery = DbQuery::new("db.user.insert", Insert, "user");
+const UPDATE: DbQuery = DbQuery::new("db.user.update", Update, "user");
+const DELETE: DbQuery = DbQuery::new("db.user.delete", Delete, "user");
+const CASE_DUPLICATES: DbQuery = DbQuery::new("db.user.case_duplicates", Select, "user");
+const RESET_PASSWORD: DbQuery = DbQuery::new("db.user.reset_password", Update, "user");
+const UNCANONICAL: DbQuery = DbQuery::new("db.user.uncanonical", Select, "user");
+const BACKFILL_CANONICAL: DbQuery = DbQuery::new("db.user.backfill_canonical", Update, "user");
+
 impl Database {
-    #[instrument(name = "db.user.get", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
         let sql = format!(r#"SELECT {USER_COLUMNS} FROM "user" WHERE id = $1"#);
-        let row = with_pool!(self, pool => self.timed("select", "user", &sql,
-            sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(pool)).await)?;
+        let row = query!(self, GET, &sql, pool =>
+            sqlx::query_as::<_, UserRow>(&sql).bind(id.as_uuid()).fetch_optional(pool))?;
         Ok(row.map(User::from))
     }
 
-    #[instrument(name = "db.user.get_by_email", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
         // No stored email holds NUL (PostgreSQL cannot even compare it).
         if email.contains('\0') {
@@ -42,20 +51,19 @@ impl Database {
             r#"SELECT {USER_COLUMNS} FROM "user" WHERE email_canonical = $1 OR email = $2
                ORDER BY CASE WHEN email = $2 THEN 0 ELSE 1 END LIMIT 1"#
         );
-        let row = with_pool!(self, pool => self.timed("select", "user", &sql,
-            sqlx::query_as::<_, UserRow>(&sql).bind(&canonical).bind(exact).fetch_optional(pool)).await)?;
+        let row = query!(self, GET_BY_EMAIL, &sql, pool =>
+            sqlx::query_as::<_, UserRow>(&sql).bind(&canonical).bind(exact).fetch_optional(pool))?;
         Ok(row.map(User::from))
     }
 
-    #[instrument(name = "db.user.list", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StorageError> {
         let sql = format!(
             r#"SELECT {USER_COLUMNS}, ({USER_COUNT}) AS total FROM "user" WHERE id IN (
                    SELECT id FROM "user" ORDER BY {LIST_ORDER} LIMIT $1 OFFSET $2)
                ORDER BY {LIST_ORDER}"#
         );
-        let rows = with_pool!(self, pool => self.timed("select", "user", &sql,
-            sqlx::query_as::<_, Counted<UserRow>>(&sql).bind(page.limit).bind(page.skip).fetch_all(pool)).await)?;
+        let rows = query!(self, LIST, &sql, pool =>
+            sqlx::query_as::<_, Counted<UserRow>>(&sql).bind(page.limit).bind(page.skip).fetch_all(pool))?;
         let count = match rows.first() {
             Some(first) => first.total,
             None => self.count_users().await?,
@@ -66,13 +74,11 @@ impl Database {
         })
     }
 
-    #[instrument(name = "db.user.count", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     async fn count_users(&self) -> Result<i64, StorageError> {
-        with_pool!(self, pool => self.timed("select", "user", USER_COUNT, sqlx::query_scalar(USER_COUNT).fetch_one(pool)).await)
+        query!(self, COUNT, USER_COUNT, pool => sqlx::query_scalar(USER_COUNT).fetch_one(pool))
     }
 
     /// Inserts a user; `Conflict` when the email is taken.
-    #[instrument(name = "db.user.insert", skip_all, fields(db.system = self.system(), db.operation.name = "INSERT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn insert_user(&self, new: NewUser) -> Result<User, StorageError> {
         let sql = format!(
             r#"INSERT INTO "user" (id, email, is_active, is_superuser, full_name, hashed_password, created_at, email_canonical)
@@ -82,17 +88,16 @@ impl Database {
         let full_name = new.full_name.map(|n| n.into_string());
         let canonical = new.email.canonical();
         let email = new.email.into_string();
-        let row = with_pool!(self, pool => self.timed("insert", "user", &sql,
+        let row = query!(self, INSERT, &sql, pool =>
             sqlx::query_as::<_, UserRow>(&sql)
                 .bind(id).bind(&email).bind(new.is_active).bind(new.is_superuser)
                 .bind(&full_name).bind(&new.hashed_password).bind(now()).bind(&canonical)
-                .fetch_one(pool)).await)?;
+                .fetch_one(pool))?;
         Ok(row.into())
     }
 
     /// Applies `patch`; `None` when the user does not exist, `Conflict` when
     /// the new email is taken.
-    #[instrument(name = "db.user.update", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn update_user(
         &self,
         id: UserId,
@@ -117,30 +122,27 @@ impl Database {
         let email = patch.email.map(Email::into_string);
         let password_changed = patch.hashed_password.is_some() && patch.password_changed.is_some();
         let exempt = patch.password_changed.flatten();
-        let row = with_pool!(self, pool => self.timed("update", "user", &sql,
+        let row = query!(self, UPDATE, &sql, pool =>
             sqlx::query_as::<_, UserRow>(&sql)
-                .bind(id).bind(&email).bind(patch.is_active).bind(patch.is_superuser)
+                .bind(id.as_uuid()).bind(&email).bind(patch.is_active).bind(patch.is_superuser)
                 .bind(set_full_name).bind(&full_name).bind(&patch.hashed_password)
                 .bind(&canonical).bind(now_micros()).bind(password_changed).bind(&exempt)
-                .fetch_optional(pool)).await)?;
+                .fetch_optional(pool))?;
         Ok(row.map(User::from))
     }
 
     /// Deletes a user and (by cascade) their items; false when absent.
-    #[instrument(name = "db.user.delete", skip_all, fields(db.system = self.system(), db.operation.name = "DELETE", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn delete_user(&self, id: UserId) -> Result<bool, StorageError> {
         let sql = r#"DELETE FROM "user" WHERE id = $1"#;
-        let done = with_pool!(self, pool => self.timed("delete", "user", sql,
-            sqlx::query(sql).bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
+        let done = query!(self, DELETE, sql, pool => execute sqlx::query(sql).bind(id.as_uuid()))?;
         Ok(done > 0)
     }
 
     /// Emails that differ only by case (possible in adopted databases).
-    #[instrument(name = "db.user.case_duplicates", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn case_duplicate_emails(&self) -> Result<Vec<(String, i64)>, StorageError> {
         let sql = r#"SELECT lower(email) AS e, count(*) AS n FROM "user" GROUP BY lower(email) HAVING count(*) > 1 ORDER BY e"#;
-        with_pool!(self, pool => self.timed("select", "user", sql,
-            sqlx::query_as::<_, (String, i64)>(sql).fetch_all(pool)).await)
+        query!(self, CASE_DUPLICATES, sql, pool =>
+            sqlx::query_as::<_, (String, i64)>(sql).fetch_all(pool))
     }
 }
 
@@ -150,7 +152,6 @@ impl Database {
     /// since then (compare-and-set, so a token is used once even when two
     /// replicas race). Revokes every access token. False when the token was
     /// already used or is stale.
-    #[instrument(name = "db.user.reset_password", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn reset_password(
         &self,
         id: UserId,
@@ -162,9 +163,8 @@ impl Database {
                  AND (password_changed_at_micros IS NULL OR password_changed_at_micros < $4)
                  AND (email_changed_at_micros IS NULL OR email_changed_at_micros < $4)"#;
         let now = now_micros().max(issued_at_micros + 1);
-        let done = with_pool!(self, pool => self.timed("update", "user", sql,
-            sqlx::query(sql).bind(id).bind(hashed_password).bind(now).bind(issued_at_micros)
-                .execute(pool)).await.map(|r| r.rows_affected()))?;
+        let done = query!(self, RESET_PASSWORD, sql, pool =>
+            execute sqlx::query(sql).bind(id.as_uuid()).bind(hashed_password).bind(now).bind(issued_at_micros))?;
         Ok(done > 0)
     }
 
@@ -173,11 +173,10 @@ impl Database {
     /// (case-only duplicates in an adopted database), the one already in
     /// canonical form, else the oldest, gets it; the others stay reachable
     /// by their exact address only.
-    #[instrument(name = "db.user.backfill_canonical", skip_all, fields(db.system = self.system(), db.operation.name = "UPDATE", db.collection.name = "user", db.query.text = Empty, otel.kind = "client"))]
     pub async fn backfill_canonical_emails(&self) -> Result<u64, StorageError> {
         let select = r#"SELECT id, email FROM "user" WHERE email_canonical IS NULL ORDER BY created_at NULLS LAST, id"#;
-        let rows: Vec<(Uuid, String)> = with_pool!(self, pool => self.timed("select", "user", select,
-            sqlx::query_as(select).fetch_all(pool)).await)?;
+        let rows: Vec<(Uuid, String)> = query!(self, UNCANONICAL, select, pool =>
+            sqlx::query_as(select).fetch_all(pool))?;
         let mut rows: Vec<(Uuid, String, String)> = rows
             .into_iter()
             .map(|(id, email)| {
@@ -191,8 +190,8 @@ impl Database {
                AND NOT EXISTS (SELECT 1 FROM "user" AS other WHERE other.email_canonical = $1)"#;
         let mut filled = 0;
         for (id, _, canonical) in rows {
-            filled += with_pool!(self, pool => self.timed("update", "user", update,
-                sqlx::query(update).bind(&canonical).bind(id).execute(pool)).await.map(|r| r.rows_affected()))?;
+            filled += query!(self, BACKFILL_CANONICAL, update, pool =>
+                execute sqlx::query(update).bind(&canonical).bind(id))?;
         }
         Ok(filled)
     }

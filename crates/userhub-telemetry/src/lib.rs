@@ -46,7 +46,7 @@ pub use init::{TelemetryGuard, init, init_with_writer};
 pub use json_log::{
     JsonLogLayer, MAX_LOGGED_FIELD_BYTES, MAX_LOGGED_HEADER_BYTES, error_chain, truncate_for_log,
 };
-pub use metrics::{DbOperationGuard, LoginOutcome, Metrics};
+pub use metrics::{LoginOutcome, Metrics};
 pub use probes::{Draining, Readiness, Unready, probe_router};
 pub use propagation::{client_span, extract_context, inject_context, inject_current_context};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};

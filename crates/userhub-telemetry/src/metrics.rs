@@ -6,7 +6,6 @@
 //! cardinality is bounded by construction.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -136,17 +135,6 @@ struct Inner {
     emails: Family<EmailLabels, Counter>,
     rate_limited: Family<EndpointLabel, Counter>,
     pool: Arc<PoolCollector>,
-    db_in_flight: AtomicU64,
-}
-
-/// Counts a database operation as in flight until dropped.
-#[derive(Debug)]
-pub struct DbOperationGuard(Metrics);
-
-impl Drop for DbOperationGuard {
-    fn drop(&mut self) {
-        self.0.inner.db_in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Default for Metrics {
@@ -285,7 +273,6 @@ impl Metrics {
                 emails,
                 rate_limited,
                 pool,
-                db_in_flight: AtomicU64::new(0),
             }),
         }
     }
@@ -346,19 +333,6 @@ impl Metrics {
     }
     pub fn record_db_acquire_timeout(&self) {
         self.inner.db_timeouts.inc();
-    }
-
-    /// Marks one database operation (acquire + query) as in flight until the
-    /// guard drops; see [`Metrics::db_operations_in_flight`].
-    pub fn track_db_operation(&self) -> DbOperationGuard {
-        self.inner.db_in_flight.fetch_add(1, Ordering::Relaxed);
-        DbOperationGuard(self.clone())
-    }
-
-    /// Database operations in flight. Those beyond the connections in use
-    /// are waiting for a connection (the pool's waiters).
-    pub fn db_operations_in_flight(&self) -> u64 {
-        self.inner.db_in_flight.load(Ordering::Relaxed)
     }
 
     /// Registers the function read on every scrape for the pool gauges

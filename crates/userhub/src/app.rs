@@ -1,6 +1,7 @@
 //! Building and running the application.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -11,8 +12,9 @@ use tracing::info;
 use userhub_api::AppState;
 use userhub_core::config::Settings;
 use userhub_storage::Database;
-use userhub_telemetry::{HttpTelemetryLayer, Metrics, PoolStats};
+use userhub_telemetry::{HttpTelemetryLayer, Metrics};
 
+use crate::db_metrics::DbMetrics;
 use crate::error::StartupError;
 use crate::server::{Limits, ShutdownPlan};
 use crate::superuser;
@@ -63,22 +65,10 @@ impl Application {
             (Mode::AllInOne, None) => Some(crate::web::derived_settings(&settings)?),
             (_, web) => web,
         };
-        let db = Database::connect(&settings.database, metrics.clone())
+        let observer = Arc::new(DbMetrics(metrics.clone()));
+        let db = Database::connect(&settings.database, observer)
             .await
             .map_err(StartupError::Database)?;
-        let (pool_db, pool_metrics) = (db.clone(), metrics.clone());
-        metrics.set_pool_stats_source(move || {
-            let s = pool_db.pool_stats();
-            let in_use = u64::from(s.size.saturating_sub(s.idle));
-            PoolStats {
-                in_use,
-                idle: u64::from(s.idle),
-                max: u64::from(s.max),
-                waiters: pool_metrics
-                    .db_operations_in_flight()
-                    .saturating_sub(in_use),
-            }
-        });
         if settings.database.migrate_on_start {
             let report = db.migrate().await.map_err(StartupError::Migrate)?;
             if !report.applied.is_empty() || report.baselined.is_some() {

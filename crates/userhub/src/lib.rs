@@ -4,6 +4,7 @@
 //! `127.0.0.1:0`.
 
 pub mod app;
+pub mod db_metrics;
 pub mod error;
 pub mod healthcheck;
 pub mod server;

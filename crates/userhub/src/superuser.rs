@@ -9,7 +9,7 @@ use tracing::info;
 use userhub_api::AppState;
 use userhub_core::security::HashError;
 use userhub_core::{Email, NewUser, User};
-use userhub_storage::StorageError;
+use userhub_storage::{Constraint, StorageError};
 
 pub const DEV_SUPERUSER: &str = "admin@example.com";
 
@@ -83,7 +83,9 @@ pub async fn create_superuser(
     };
     match state.db.insert_user(new).await {
         Ok(user) => Ok(user),
-        Err(StorageError::Conflict) => Err(SuperuserError::Exists(email.into_string())),
+        Err(StorageError::Conflict(Constraint::UserEmail)) => {
+            Err(SuperuserError::Exists(email.into_string()))
+        }
         Err(e) => Err(e.into()),
     }
 }

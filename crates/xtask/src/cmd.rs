@@ -23,6 +23,26 @@ pub fn cargo() -> Command {
     command
 }
 
+/// Builds the `userhub` binary (debug, or release) and returns its path.
+///
+/// Without `-p`: features then resolve as for the whole workspace, as in
+/// the test run, so the test step's dependencies are reused instead of
+/// being built a second time with another feature set.
+pub fn build_userhub(release: bool) -> Result<PathBuf> {
+    let mut build = cargo();
+    build.args(["build", "--bin", "userhub"]);
+    if release {
+        build.arg("--release");
+    }
+    run(build)?;
+    let profile = if release { "release" } else { "debug" };
+    let bin = crate::delivery::target_dir().join(profile).join("userhub");
+    if !bin.exists() {
+        bail!("built userhub but {} does not exist", bin.display());
+    }
+    Ok(bin)
+}
+
 /// Whether `cargo <subcommand> --version` works.
 pub fn cargo_has(subcommand: &str) -> bool {
     cargo()

@@ -29,11 +29,11 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         _ => bail!("usage: cargo xtask e2e [--mode serve|split]"),
     };
-    let root = workspace_root();
+    let root = crate::cmd::workspace_root();
     let suite = root.join("crates/userhub-web/e2e");
     let chromium = ensure_chromium()?;
     ensure_node_modules(&suite)?;
-    let bin = build_userhub(&root)?;
+    let bin = crate::cmd::build_userhub(false)?;
     let artifacts = root.join("artifacts");
 
     let mut node = Command::new("node");
@@ -54,14 +54,6 @@ pub fn run(args: &[String]) -> Result<()> {
         artifacts.join("screenshots").display()
     );
     Ok(())
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn succeeds(program: &str, args: &[&str]) -> bool {
@@ -126,27 +118,6 @@ fn ensure_node_modules(suite: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds the `userhub` binary and returns its path.
-fn build_userhub(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "-p", "userhub", "--bin", "userhub"])
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build -p userhub failed: {status}");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| if dir.is_absolute() { dir } else { root.join(dir) })
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug/userhub");
-    if !bin.exists() {
-        bail!("built userhub but {} does not exist", bin.display());
-    }
-    Ok(bin)
-}
 
 fn run_with_deadline(mut command: Command, deadline: Duration) -> Result<()> {
     let start = Instant::now();

@@ -25,6 +25,8 @@ use crate::cmd;
 pub const ABOUT: &str = "schemathesis (all checks) against the OpenAPI document, on SQLite and PostgreSQL";
 
 const REQUIREMENTS: &str = "crates/xtask/schemathesis/requirements.txt";
+/// Which checks are narrowed for which operations, and why.
+const CONFIG: &str = "crates/xtask/schemathesis/schemathesis.toml";
 /// Per backend: the whole `schemathesis run` must end within this.
 const RUN_DEADLINE: Duration = Duration::from_secs(150);
 const DEFAULT_MAX_EXAMPLES: u32 = 25;
@@ -64,7 +66,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let root = cmd::workspace_root();
     let schemathesis = cmd::timed("schemathesis: virtualenv", || ensure_venv(&root))?;
-    let bin = cmd::timed("schemathesis: build userhub", || build_userhub(&root))?;
+    let bin = cmd::timed("schemathesis: build userhub", || cmd::build_userhub(false))?;
     let artifacts = root.join("artifacts/schemathesis");
     std::fs::create_dir_all(&artifacts)
         .with_context(|| format!("creating {}", artifacts.display()))?;
@@ -116,20 +118,6 @@ fn python_has_venv() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn build_userhub(root: &Path) -> Result<PathBuf> {
-    let mut build = cmd::cargo();
-    build.args(["build", "-p", "userhub", "--bin", "userhub"]);
-    cmd::run(build)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| if dir.is_absolute() { dir } else { root.join(dir) })
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug/userhub");
-    if !bin.exists() {
-        bail!("built userhub but {} does not exist", bin.display());
-    }
-    Ok(bin)
-}
 
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -160,7 +148,13 @@ impl Drop for Server {
     }
 }
 
-fn start_server(bin: &Path, database_url: &str, data_dir: &Path, log: &Path) -> Result<Server> {
+fn start_server(
+    bin: &Path,
+    database_url: &str,
+    data_dir: &Path,
+    log: &Path,
+    smtp_port: u16,
+) -> Result<Server> {
     let port = free_port()?;
     let admin = free_port()?;
     let log_file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
@@ -185,6 +179,10 @@ fn start_server(bin: &Path, database_url: &str, data_dir: &Path, log: &Path) -> 
         .env("USERHUB_ADMIN_BIND", format!("127.0.0.1:{admin}"))
         .env("USERHUB_LOG_FORMAT", "json")
         .env("USERHUB_SHUTDOWN_DELAY_SECONDS", "0")
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", smtp_port.to_string())
+        .env("SMTP_TLS", "false")
+        .env("EMAILS_FROM_EMAIL", "noreply@example.com")
         .env("FIRST_SUPERUSER", ADMIN_EMAIL)
         .env("FIRST_SUPERUSER_PASSWORD", ADMIN_PASSWORD)
         // The contract is under test here, not the throttles (which have
@@ -210,9 +208,16 @@ fn run_backend(
     artifacts: &Path,
     max_examples: u32,
 ) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // A worker thread of its own: the mail sink answers while schemathesis runs.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()?;
+    // Mail goes to a local sink, so the routes that send it (test email,
+    // password recovery) are exercised for real rather than answering 503.
+    let sink = runtime
+        .block_on(userhub_testkit::SmtpSink::start())
+        .context("starting the SMTP sink")?;
     let data = tempfile::tempdir()?;
     // Kept alive for the whole run (stopped on drop).
     let mut _cluster = None;
@@ -227,13 +232,29 @@ fn run_backend(
         }
     };
     let log = artifacts.join(format!("server-{}.log", backend.name()));
-    let server = start_server(bin, &database_url, data.path(), &log)?;
-    let token = runtime
+    let server = start_server(bin, &database_url, data.path(), &log, sink.port())?;
+    let (token, admin_id) = runtime
         .block_on(log_in(&server.base))
         .with_context(|| format!("server log: {}", log.display()))?;
+    // The run's own account stays usable: generated requests may target
+    // any other user, but deactivating or demoting the caller (as the
+    // reference allows a superuser to do to itself) would turn every later
+    // request into 400 "Inactive user".
+    std::fs::write(
+        artifacts.join("userhub_hooks.py"),
+        format!(
+            "import schemathesis\n\n\n\
+             @schemathesis.hook\n\
+             def before_call(ctx, case, **kwargs):\n    \
+             if (case.path_parameters or {{}}).get(\"user_id\") == \"{admin_id}\":\n        \
+             case.path_parameters[\"user_id\"] = \"00000000-0000-4000-8000-000000000000\"\n"
+        ),
+    )?;
 
     let mut st = Command::new(schemathesis);
-    st.arg("run")
+    st.arg("--config-file")
+        .arg(cmd::workspace_root().join(CONFIG))
+        .arg("run")
         .arg(format!("{}/api/v1/openapi.json", server.base))
         .args(["--url", &server.base])
         .args(["--checks", "all"])
@@ -249,7 +270,8 @@ fn run_backend(
         .args(["--report", "junit"])
         .arg("--report-junit-path")
         .arg(artifacts.join(format!("junit-{}.xml", backend.name())))
-        .env("SCHEMATHESIS_HOOKS", "")
+        .env("SCHEMATHESIS_HOOKS", "userhub_hooks")
+        .env("PYTHONPATH", artifacts)
         .current_dir(artifacts);
     let started = Instant::now();
     let status = cmd::status(st)?;
@@ -266,8 +288,8 @@ fn run_backend(
     Ok(())
 }
 
-/// Waits for readiness, then logs in as the first superuser.
-async fn log_in(base: &str) -> Result<String> {
+/// Waits for readiness, then logs in as the first superuser: its token and id.
+async fn log_in(base: &str) -> Result<(String, String)> {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -294,8 +316,18 @@ async fn log_in(base: &str) -> Result<String> {
         bail!("superuser login failed: {}", response.status());
     }
     let body: serde_json::Value = response.json().await?;
-    body["access_token"]
+    let token = body["access_token"]
         .as_str()
         .map(str::to_owned)
-        .context("no access_token in the login answer")
+        .context("no access_token in the login answer")?;
+    let me: serde_json::Value = client
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = me["id"].as_str().context("no id in /users/me")?.to_owned();
+    Ok((token, id))
 }

@@ -5,31 +5,35 @@ use std::marker::PhantomData;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use serde_json::Value;
+use userhub_core::{ItemId, UserId};
 use uuid::Uuid;
 
 use super::issue::{Loc, ValidationIssue};
 use crate::error::ApiError;
 
-/// Names a path parameter.
+/// Names a path parameter and the identifier it holds.
 pub trait ParamName {
     const NAME: &'static str;
+    type Id: From<Uuid>;
 }
 
 #[derive(Debug)]
 pub struct UserIdParam;
 impl ParamName for UserIdParam {
     const NAME: &'static str = "user_id";
+    type Id = UserId;
 }
 
 #[derive(Debug)]
 pub struct ItemIdParam;
 impl ParamName for ItemIdParam {
     const NAME: &'static str = "id";
+    type Id = ItemId;
 }
 
-/// The UUID in path parameter `N::NAME`.
+/// The identifier in path parameter `N::NAME`.
 #[derive(Debug)]
-pub struct PathId<N>(pub Uuid, pub PhantomData<N>);
+pub struct PathId<N: ParamName>(pub N::Id, pub PhantomData<N>);
 
 impl<S: Send + Sync, N: ParamName> FromRequestParts<S> for PathId<N> {
     type Rejection = ApiError;
@@ -52,7 +56,7 @@ impl<S: Send + Sync, N: ParamName> FromRequestParts<S> for PathId<N> {
             .map(|(_, v)| v)
             .unwrap_or_default();
         Uuid::parse_str(raw)
-            .map(|id| Self(id, PhantomData))
+            .map(|id| Self(id.into(), PhantomData))
             .map_err(|e| {
                 ApiError::Validation(vec![ValidationIssue::new(
                     "uuid_parsing",

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use tracing::instrument;
-use userhub_core::{Item, ItemPatch, NewItem, User};
+use userhub_core::{Item, ItemId, ItemPatch, NewItem, User};
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The item `id` if `user` may access it.
-async fn accessible_item(state: &AppState, user: &User, id: uuid::Uuid) -> Result<Item, ApiError> {
+async fn accessible_item(state: &AppState, user: &User, id: ItemId) -> Result<Item, ApiError> {
     let item = state
         .db
         .item_by_id(id)

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use tracing::{Instrument, instrument, warn};
 use userhub_core::security::Verification;
-use userhub_core::{User, UserPatch, canonical_email};
+use userhub_core::{User, UserId, UserPatch, canonical_email};
 use userhub_storage::LoginReservation;
 use userhub_telemetry::LoginOutcome;
 
@@ -82,7 +82,7 @@ pub async fn login_access_token(
     let client = client_ip(&parts, &state.settings.server.trusted_proxies);
     throttle_ip(&state, &parts, "login")
         .inspect_err(|_| state.metrics.record_login(LoginOutcome::RateLimited))?;
-    let incorrect = |target: Option<uuid::Uuid>, reason: &'static str| {
+    let incorrect = |target: Option<UserId>, reason: &'static str| {
         let mut event = Audit::new(Action::Login, "failure", client).reason(reason);
         if let Some(id) = target {
             event = event.target(id);
@@ -272,7 +272,7 @@ pub async fn reset_password(
     ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<NewPassword>,
 ) -> Result<Json<Message>, ApiError> {
-    let invalid = |target: Option<uuid::Uuid>, reason: &'static str| {
+    let invalid = |target: Option<UserId>, reason: &'static str| {
         let mut event = Audit::new(Action::PasswordReset, "failure", client).reason(reason);
         if let Some(id) = target {
             event = event.target(id);

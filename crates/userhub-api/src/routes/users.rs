@@ -5,8 +5,8 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use tracing::{Instrument, instrument};
 use userhub_core::security::Verification;
-use userhub_core::{Email, FullName, NewUser, Password, User, UserPatch};
-use userhub_storage::StorageError;
+use userhub_core::{Email, FullName, NewUser, Password, User, UserId, UserPatch};
+use userhub_storage::{Constraint, StorageError};
 
 use crate::audit::{Action, Audit, ClientAddr};
 use crate::auth::{BearerToken, CurrentUser, Superuser};
@@ -47,7 +47,7 @@ pub(crate) async fn insert_user(
             state.metrics.record_user_registered();
             Ok(user)
         }
-        Err(StorageError::Conflict) => Err(conflict),
+        Err(StorageError::Conflict(Constraint::UserEmail)) => Err(conflict),
         Err(e) => Err(e.into()),
     }
 }
@@ -146,7 +146,7 @@ pub async fn update_user_me(
 
 async fn apply_patch(
     state: &AppState,
-    id: uuid::Uuid,
+    id: UserId,
     patch: UserPatch,
     conflict: &'static str,
 ) -> Result<UserPublic, ApiError> {
@@ -155,7 +155,7 @@ async fn apply_patch(
         Ok(None) => Err(ApiError::not_found(
             "The user with this id does not exist in the system",
         )),
-        Err(StorageError::Conflict) => Err(ApiError::conflict(conflict)),
+        Err(StorageError::Conflict(Constraint::UserEmail)) => Err(ApiError::conflict(conflict)),
         Err(e) => Err(e.into()),
     }
 }
@@ -239,7 +239,7 @@ pub async fn delete_user_me(
     Ok(Json(Message::new("User deleted successfully")))
 }
 
-async fn delete_with_items(state: &AppState, id: uuid::Uuid) -> Result<(), ApiError> {
+async fn delete_with_items(state: &AppState, id: UserId) -> Result<(), ApiError> {
     let items = state.db.count_items_of(id).await?;
     if state.db.delete_user(id).await? {
         state.metrics.record_items_deleted(items.max(0) as u64);

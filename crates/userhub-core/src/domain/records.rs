@@ -5,8 +5,53 @@ use uuid::Uuid;
 
 use super::{Description, Email, FullName, Title};
 
-pub type UserId = Uuid;
-pub type ItemId = Uuid;
+/// A record identifier: a UUID that cannot be mistaken for another
+/// record's (a `UserId` is not an `ItemId`).
+macro_rules! record_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A fresh random (v4) identifier.
+            pub fn random() -> Self {
+                Self(Uuid::new_v4())
+            }
+
+            pub const fn as_uuid(self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+record_id!(
+    /// Identifies a user.
+    UserId
+);
+record_id!(
+    /// Identifies an item.
+    ItemId
+);
 
 /// A stored user, including the password hash (never serialised to clients).
 #[derive(Debug, Clone)]
@@ -92,7 +137,7 @@ mod tests {
 
     fn user(is_superuser: bool) -> User {
         User {
-            id: Uuid::new_v4(),
+            id: UserId::random(),
             email: Email::parse("a@example.com").unwrap(),
             is_active: true,
             is_superuser,
@@ -107,7 +152,7 @@ mod tests {
 
     fn item(owner: UserId) -> Item {
         Item {
-            id: Uuid::new_v4(),
+            id: ItemId::random(),
             title: Title::parse("t").unwrap(),
             description: None,
             owner_id: owner,

@@ -13,6 +13,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::UserId;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("token is malformed or its signature does not match")]
@@ -55,7 +57,7 @@ struct AnyClaims {
 /// its fingerprint (for revocation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAccess {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Unix microseconds: the `iat` claim, else `exp` minus the lifetime.
     pub issued_at_micros: i64,
     pub expires_at_micros: i64,
@@ -131,7 +133,7 @@ impl TokenKeys {
     }
 
     /// Mints an access token for `user_id`.
-    pub fn issue_access(&self, user_id: Uuid) -> String {
+    pub fn issue_access(&self, user_id: UserId) -> String {
         let now = Utc::now();
         let claims = AccessClaims {
             sub: user_id.to_string(),
@@ -142,7 +144,7 @@ impl TokenKeys {
     }
 
     /// Verifies an access token and returns the user id it names.
-    pub fn verify_access(&self, token: &str) -> Result<Uuid, TokenError> {
+    pub fn verify_access(&self, token: &str) -> Result<UserId, TokenError> {
         self.verify_access_token(token).map(|v| v.user_id)
     }
 
@@ -157,6 +159,7 @@ impl TokenKeys {
             .sub
             .as_deref()
             .and_then(|s| Uuid::parse_str(s).ok())
+            .map(UserId::from)
             .ok_or(TokenError::WrongKind)?;
         let exp = claims.exp.ok_or(TokenError::Invalid)?;
         let issued = match claims.iat {
@@ -270,13 +273,13 @@ mod tests {
 
     #[test]
     fn access_roundtrip() {
-        let id = Uuid::new_v4();
+        let id = UserId::random();
         assert_eq!(keys().verify_access(&keys().issue_access(id)).unwrap(), id);
     }
 
     #[test]
     fn reference_style_access_token_is_accepted() {
-        let id = Uuid::new_v4();
+        let id = UserId::random();
         let exp = Utc::now().timestamp() + 60;
         let token = sign(b"s3cret", &format!(r#"{{"exp":{exp},"sub":"{id}"}}"#));
         assert_eq!(keys().verify_access(&token).unwrap(), id);
@@ -312,7 +315,7 @@ mod tests {
 
     #[test]
     fn issue_times_come_from_iat_else_exp_minus_lifetime() {
-        let id = Uuid::new_v4();
+        let id = UserId::random();
         let before = Utc::now().timestamp_micros();
         let ours = keys()
             .verify_access_token(&keys().issue_access(id))
@@ -340,7 +343,7 @@ mod tests {
 
     #[test]
     fn previous_keys_verify_but_never_sign() {
-        let id = Uuid::new_v4();
+        let id = UserId::random();
         let old = keys().issue_access(id);
         let rotated = TokenKeys::with_previous(
             b"new-key",
@@ -363,7 +366,7 @@ mod tests {
 
     #[test]
     fn expired_forged_and_garbage_tokens_are_rejected() {
-        let id = Uuid::new_v4();
+        let id = UserId::random();
         let expired = sign(
             b"s3cret",
             &format!(r#"{{"exp":{},"sub":"{id}"}}"#, Utc::now().timestamp() - 1),

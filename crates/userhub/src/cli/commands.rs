@@ -161,7 +161,8 @@ async fn bind_admin(telemetry: &TelemetrySettings) -> Result<Option<TcpListener>
 }
 
 async fn open_db(settings: &Settings) -> Result<Database, ExitCode> {
-    Database::connect(&settings.database, Metrics::new())
+    let observer = std::sync::Arc::new(userhub::db_metrics::DbMetrics(Metrics::new()));
+    Database::connect(&settings.database, observer)
         .await
         .map_err(|e| fail("cannot open the database", &e))
 }

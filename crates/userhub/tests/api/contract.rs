@@ -163,9 +163,39 @@ async fn user_update_booleans_are_optional_but_not_nullable(b: Backend) {
     );
 }
 
+/// PostgreSQL cannot store NUL in text, so names, titles and descriptions
+/// refuse it (422) on both databases, and the document says so (a pattern
+/// next to the length limits) instead of leaving a schema-valid request to
+/// be rejected.
+async fn text_fields_declare_that_they_refuse_nul(b: Backend) {
+    let app = TestApp::start(b).await;
+    let (_, doc) = send(app.get("/api/v1/openapi.json")).await;
+    for (name, field) in [
+        ("UserCreate", "full_name"),
+        ("UserRegister", "full_name"),
+        ("UserUpdate", "full_name"),
+        ("UserUpdateMe", "full_name"),
+        ("ItemCreate", "title"),
+        ("ItemCreate", "description"),
+        ("ItemUpdate", "title"),
+        ("ItemUpdate", "description"),
+    ] {
+        let props = &schema(&doc, name)["properties"][field];
+        assert_eq!(props["pattern"], "^[^\\u0000]*$", "{name}.{field}: {props}");
+    }
+    let users = app.count_users().await;
+    let (status, body) = send(app.post("/api/v1/users/signup").json(
+        &json!({ "email": "nul@example.com", "password": "password123", "full_name": "a\u{0}b" }),
+    ))
+    .await;
+    assert_422(status, &body, &[&["body", "full_name"]]);
+    assert_eq!(app.count_users().await, users, "nothing was written");
+}
+
 on_both_backends!(
     health_check_is_json_in_schema_and_on_the_wire,
     user_create_booleans_are_optional_but_not_nullable,
     private_user_create_schema_matches_behaviour,
     user_update_booleans_are_optional_but_not_nullable,
+    text_fields_declare_that_they_refuse_nul,
 );

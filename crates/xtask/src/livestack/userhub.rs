@@ -9,19 +9,12 @@ use anyhow::{Context, Result, bail};
 
 use super::http::Client;
 use super::process::Supervised;
-use crate::delivery::{free_loopback_addr, repo_root, target_dir};
+use crate::delivery::{free_loopback_addr, repo_root};
 
 /// Builds the debug `userhub` binary (already built by the test step in
 /// `cargo xtask ci`) and returns its path.
 pub fn build_binary() -> Result<PathBuf> {
-    let mut command = crate::cmd::cargo();
-    command.args(["build", "--quiet", "-p", "userhub", "--bin", "userhub"]);
-    crate::cmd::run(command)?;
-    let binary = target_dir().join("debug/userhub");
-    if !binary.exists() {
-        bail!("built userhub but {} does not exist", binary.display());
-    }
-    Ok(binary)
+    crate::cmd::build_userhub(false)
 }
 
 /// A running `userhub <subcommand>`; stopped (SIGTERM) on drop.

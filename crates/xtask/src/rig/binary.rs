@@ -1,7 +1,6 @@
 //! Which `userhub` executable the rig runs.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
@@ -10,9 +9,9 @@ use crate::cmd;
 /// Where the `userhub` binary comes from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// `cargo build --release -p userhub` (the default: what production runs).
+    /// `cargo build --release --bin userhub` (the default: what production runs).
     Release,
-    /// `cargo build -p userhub` (quick; argon2 is optimised in dev builds too).
+    /// `cargo build --bin userhub` (quick; argon2 is optimised in dev builds too).
     Debug,
     /// A binary built elsewhere, e.g. the static musl binary of `cargo xtask image`.
     Path(PathBuf),
@@ -46,8 +45,8 @@ impl Source {
     /// sharing the target directory cannot replace it mid-run.
     pub fn obtain(&self, work: &Path) -> Result<PathBuf> {
         let built = match self {
-            Self::Release => cmd::timed("build release userhub", || build(true))?,
-            Self::Debug => cmd::timed("build debug userhub", || build(false))?,
+            Self::Release => cmd::timed("build release userhub", || cmd::build_userhub(true))?,
+            Self::Debug => cmd::timed("build debug userhub", || cmd::build_userhub(false))?,
             Self::Path(path) => {
                 if !path.is_file() {
                     bail!("userhub binary {} does not exist", path.display());
@@ -60,28 +59,4 @@ impl Source {
             .with_context(|| format!("copying {} to {}", built.display(), copy.display()))?;
         Ok(copy)
     }
-}
-
-fn build(release: bool) -> Result<PathBuf> {
-    let mut build = cmd::cargo();
-    build.args(["build", "-p", "userhub", "--bin", "userhub"]);
-    if release {
-        build.arg("--release");
-    }
-    build.arg("--message-format=json-render-diagnostics");
-    println!("$ {}", cmd::display(&build));
-    let output = build
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo build")?;
-    if !output.status.success() {
-        bail!("cargo build -p userhub failed: {}", output.status);
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["target"]["name"] == "userhub")
-        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .next_back()
-        .context("cargo build reported no `userhub` executable")
 }

@@ -1,7 +1,8 @@
 //! The two backends behind one handle. Everything backend-specific — how to
 //! connect, which DDL to run, how to inspect the catalogue — is in this
 //! module and in `migrations/{postgres,sqlite}`; the repositories run the
-//! same SQL on both through [`with_pool!`].
+//! same SQL on both through [`with_conn!`], on a connection lent by the
+//! backend's [`Lender`].
 
 use std::future::Future;
 use std::path::Path;
@@ -11,18 +12,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::observe::{DbObserver, DbOutcome, DbQuery, PoolStats};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::pool::PoolConnectionMetadata;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, Postgres};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use userhub_core::config::DatabaseSettings;
 
 use crate::StorageError;
+use crate::lease::{Lender, PING_IDLE_AFTER};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
-    Postgres(PgPool),
-    Sqlite(SqlitePool),
+    Postgres(Arc<Lender<Postgres>>),
+    Sqlite(Arc<Lender<Sqlite>>),
 }
 
 /// A pooled connection to the service's database. Cheap to clone.
@@ -35,24 +38,58 @@ pub struct Database {
     pool_size: u32,
 }
 
-/// Runs the same expression against whichever pool the database has; the
-/// expression is compiled once per backend.
-macro_rules! with_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
+/// Runs the same expression on a connection lent by whichever backend the
+/// database has (`$conn` is a `&mut` connection); the expression is compiled
+/// once per backend and gives a `Result<_, sqlx::Error>`. The connection
+/// stays warm for the next query unless the expression failed with a
+/// connection-level error.
+macro_rules! with_conn {
+    // Once: the connection goes back to sqlx's pool afterwards (migrations).
+    ($db:expr, $conn:ident => once $body:expr) => {
         match &$db.backend {
-            $crate::backend::Backend::Postgres($pool) => $body,
-            $crate::backend::Backend::Sqlite($pool) => $body,
+            $crate::backend::Backend::Postgres(lender) => {
+                let mut lease = lender.lease().await?;
+                let $conn = lease.conn();
+                $body
+            }
+            $crate::backend::Backend::Sqlite(lender) => {
+                let mut lease = lender.lease().await?;
+                let $conn = lease.conn();
+                $body
+            }
+        }
+    };
+    ($db:expr, $conn:ident => $body:expr) => {
+        match &$db.backend {
+            $crate::backend::Backend::Postgres(lender) => {
+                let mut lease = lender.lease().await?;
+                let result = {
+                    let $conn = lease.conn();
+                    $body
+                };
+                lease.give_back($crate::lease::reusable(&result));
+                result
+            }
+            $crate::backend::Backend::Sqlite(lender) => {
+                let mut lease = lender.lease().await?;
+                let result = {
+                    let $conn = lease.conn();
+                    $body
+                };
+                lease.give_back($crate::lease::reusable(&result));
+                result
+            }
         }
     };
 }
-pub(crate) use with_pool;
+pub(crate) use with_conn;
 
 /// Runs one query on whichever pool the database has. `$query` (a `const`
 /// [`DbQuery`]) names its span and labels its metric: the span carries the
 /// backend, statement kind, table and SQL text (placeholders, never values);
 /// the duration and outcome go to the database's observer.
-/// `$pool => execute $statement` runs a statement for the number of rows
-/// it affected.
+/// `$pool` names the lent connection in `$fut`; `$pool => execute
+/// $statement` runs a statement for the number of rows it affected.
 macro_rules! query {
     ($db:expr, $query:expr, $sql:expr, $pool:ident => execute $statement:expr) => {
         $crate::backend::query!($db, $query, $sql, $pool => async {
@@ -68,8 +105,11 @@ macro_rules! query {
             db.query.text = AsRef::<str>::as_ref($sql),
             otel.kind = "client",
         );
-        $crate::backend::with_pool!($db, $pool =>
-            tracing::Instrument::instrument($db.observed(&$query, $fut), span).await)
+        tracing::Instrument::instrument(
+            $db.observed(&$query, async { $crate::backend::with_conn!($db, $pool => $fut.await) }),
+            span,
+        )
+        .await
     }};
 }
 pub(crate) use query;
@@ -89,8 +129,14 @@ impl Database {
                 .max_connections(settings.pool_size)
                 .min_connections(0)
                 .acquire_timeout(settings.acquire_timeout)
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
                 .connect_lazy_with(options);
-            Backend::Postgres(pool)
+            Backend::Postgres(Arc::new(Lender::new(
+                pool,
+                settings.pool_size,
+                settings.acquire_timeout,
+            )))
         } else {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -103,9 +149,15 @@ impl Database {
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.pool_size)
                 .acquire_timeout(settings.acquire_timeout)
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
                 .connect_with(options)
                 .await?;
-            Backend::Sqlite(pool)
+            Backend::Sqlite(Arc::new(Lender::new(
+                pool,
+                settings.pool_size,
+                settings.acquire_timeout,
+            )))
         };
         let in_flight = Arc::new(AtomicU64::new(0));
         // The source holds the pool and the counter, not the observer: no
@@ -135,12 +187,19 @@ impl Database {
 
     /// Whether a connection can be had and answers.
     pub async fn ping(&self) -> bool {
-        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+        let pinged: Result<_, sqlx::Error> = async {
+            with_conn!(self, conn => sqlx::query("SELECT 1").execute(conn).await.map(drop))
+        }
+        .await;
+        pinged.is_ok()
     }
 
     /// Closes the pool, waiting for checked-out connections to return.
     pub async fn close(&self) {
-        with_pool!(self, pool => pool.close().await);
+        match &self.backend {
+            Backend::Postgres(lender) => lender.close().await,
+            Backend::Sqlite(lender) => lender.close().await,
+        }
     }
 
     /// Awaits one query (see [`query!`]), counting it in flight meanwhile,
@@ -165,13 +224,29 @@ impl Database {
     }
 }
 
+/// `before_acquire` of sqlx's pool: ping a connection only when it has been
+/// idle for [`PING_IDLE_AFTER`] (sqlx's default, `test_before_acquire`,
+/// pings every time: a round trip per query); a failed ping discards it and
+/// the pool hands out another. Sqlx pings every connection returned to it,
+/// so one idle for less was alive a moment ago.
+async fn ping_if_idle<C: sqlx::Connection>(
+    conn: &mut C,
+    meta: PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    if meta.idle_for >= PING_IDLE_AFTER {
+        conn.ping().await?;
+    }
+    Ok(true)
+}
+
 impl Backend {
     /// Sqlx counts connections, not the tasks waiting for one: those are
     /// the queries in flight beyond the connections in use.
     fn stats(&self, in_flight: &AtomicU64, max: u32) -> PoolStats {
+        // Connections idle in the lender are checked out as far as sqlx knows.
         let (size, idle) = match self {
-            Self::Postgres(pool) => (pool.size(), pool.num_idle()),
-            Self::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Self::Postgres(l) => (l.pool().size(), l.pool().num_idle() + l.idle_here()),
+            Self::Sqlite(l) => (l.pool().size(), l.pool().num_idle() + l.idle_here()),
         };
         let in_use = u64::from(size).saturating_sub(idle as u64);
         PoolStats {

@@ -10,6 +10,7 @@ mod auth_state;
 pub mod backend;
 mod error;
 mod items;
+mod lease;
 mod migrate;
 pub mod observe;
 mod rows;

@@ -7,7 +7,9 @@
 
 use tracing::{info, instrument, warn};
 
-use crate::backend::{Backend, with_pool};
+use sqlx::Connection as _;
+
+use crate::backend::{Backend, with_conn};
 use crate::{Database, StorageError};
 
 struct Migration {
@@ -104,8 +106,8 @@ impl Database {
     pub async fn migrate(&self) -> Result<MigrationReport, StorageError> {
         let mut report = MigrationReport::default();
         let migrations = self.migrations();
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+        with_conn!(self, conn => once {
+            let mut tx = conn.begin().await?;
             if let Backend::Postgres(_) = self.backend {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK_ID).execute(&mut *tx).await?;
             }
@@ -174,9 +176,11 @@ impl Database {
     #[instrument(name = "db.schema_status", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "userhub_migrations", db.query.text = SCHEMA_VERSION_SQL, otel.kind = "client"))]
     pub async fn schema_status(&self) -> Result<SchemaStatus, StorageError> {
         let expected = self.migrations().last().map_or(0, |m| m.version);
-        let applied: Option<i64> = with_pool!(self, pool =>
-            sqlx::query_scalar(SCHEMA_VERSION_SQL).fetch_one(pool).await)
-        .or_else(|e| match StorageError::from(e) {
+        let applied: Result<Option<i64>, sqlx::Error> = async {
+            with_conn!(self, conn => sqlx::query_scalar(SCHEMA_VERSION_SQL).fetch_one(conn).await)
+        }
+        .await;
+        let applied = applied.or_else(|e| match StorageError::from(e) {
             // The table does not exist yet: nothing applied. (A database
             // that is shutting down is `Unavailable`, not "nothing applied".)
             StorageError::Database(sqlx::Error::Database(_)) => Ok(None),

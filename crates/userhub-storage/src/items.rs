@@ -5,18 +5,20 @@ use userhub_core::{Item, ItemId, ItemPatch, NewItem, Page, PageRequest, UserId};
 use uuid::Uuid;
 
 use crate::backend::query;
-use crate::rows::{Counted, ITEM_COLUMNS, ItemRow, LIST_ORDER, now};
+use std::sync::LazyLock;
+
+use crate::rows::{Counted, ITEM_COLUMNS, ItemRow, MAX_SKIP, now, page_sql};
 use crate::{Database, StorageError};
 
 /// The exact item count of `owner` (all items for `None`), as kept by the
 /// triggers of migration 4: a sum of at most 16 slot rows, whatever the
 /// number of items. `param` is the placeholder holding the owner.
-fn item_count_sql(owner: Option<UserId>, param: &str) -> String {
+fn item_count_sql(owner: bool, param: &str) -> String {
     match owner {
-        Some(_) => format!(
+        true => format!(
             "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM userhub_item_count WHERE owner_id = {param}"
         ),
-        None => format!(
+        false => format!(
             "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM userhub_row_count WHERE name = 'item' AND {param} IS NULL"
         ),
     }
@@ -40,27 +42,39 @@ impl Database {
     /// Newest first; all items when `owner` is `None`. One query gives the
     /// page and the exact total (from the counts the triggers of migration 4
     /// keep); only a page past the end needs a second query for the count.
-    /// The page's ids come from an index-only scan in list order, so neither
-    /// the owner's item count nor the table size enters the cost of a page;
-    /// `skip` still does (the scan walks the skipped index entries).
+    /// The page's ids come from an index-only scan from the nearer end of the
+    /// list ([`page_sql`]), so neither the table size nor the owner's item
+    /// count enters the cost of a first page, and a deep page walks at most
+    /// half the owner's entries.
     pub async fn list_items(
         &self,
         owner: Option<UserId>,
         page: PageRequest,
     ) -> Result<Page<Item>, StorageError> {
-        let filter = if owner.is_some() {
-            "WHERE owner_id = $3"
+        static OWNER_PAGE: LazyLock<String> = LazyLock::new(|| {
+            page_sql(
+                ITEM_COLUMNS,
+                "item",
+                "WHERE owner_id = $3",
+                &item_count_sql(true, "$3"),
+            )
+        });
+        static ALL_PAGE: LazyLock<String> = LazyLock::new(|| {
+            page_sql(
+                ITEM_COLUMNS,
+                "item",
+                "WHERE $3 IS NULL",
+                &item_count_sql(false, "$3"),
+            )
+        });
+        let sql: &str = if owner.is_some() {
+            &OWNER_PAGE
         } else {
-            "WHERE $3 IS NULL"
+            &ALL_PAGE
         };
-        let count = item_count_sql(owner, "$3");
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS}, ({count}) AS total FROM item WHERE id IN (
-                SELECT id FROM item {filter} ORDER BY {LIST_ORDER} LIMIT $1 OFFSET $2)
-             ORDER BY {LIST_ORDER}"
-        );
-        let rows = query!(self, LIST, &sql, pool =>
-            sqlx::query_as::<_, Counted<ItemRow>>(&sql).bind(page.limit).bind(page.skip).bind(owner.map(UserId::as_uuid)).fetch_all(pool))?;
+        let skip = page.skip.min(MAX_SKIP);
+        let rows = query!(self, LIST, sql, pool =>
+            sqlx::query_as::<_, Counted<ItemRow>>(sql).bind(page.limit).bind(skip).bind(owner.map(UserId::as_uuid)).fetch_all(pool))?;
         let count = match rows.first() {
             Some(first) => first.total,
             None => self.count_items(owner).await?,
@@ -72,7 +86,7 @@ impl Database {
     }
 
     async fn count_items(&self, owner: Option<UserId>) -> Result<i64, StorageError> {
-        let sql = item_count_sql(owner, "$1");
+        let sql = item_count_sql(owner.is_some(), "$1");
         query!(self, COUNT, &sql, pool => sqlx::query_scalar(&sql).bind(owner.map(UserId::as_uuid)).fetch_one(pool))
     }
 
@@ -117,7 +131,7 @@ impl Database {
 
     /// How many items `owner` has (reported when a user is deleted).
     pub async fn count_items_of(&self, owner: UserId) -> Result<i64, StorageError> {
-        let sql = item_count_sql(Some(owner), "$1");
+        let sql = item_count_sql(true, "$1");
         query!(self, COUNT, &sql, pool =>
             sqlx::query_scalar(&sql).bind(owner.as_uuid()).fetch_one(pool))
     }

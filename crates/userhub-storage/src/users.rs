@@ -9,7 +9,9 @@ use userhub_core::{Email, NewUser, Page, PageRequest, User, UserId, UserPatch, c
 use uuid::Uuid;
 
 use crate::backend::query;
-use crate::rows::{Counted, LIST_ORDER, USER_COLUMNS, UserRow, now, now_micros};
+use std::sync::LazyLock;
+
+use crate::rows::{Counted, MAX_SKIP, USER_COLUMNS, UserRow, now, now_micros, page_sql};
 use crate::{Database, StorageError};
 
 /// The exact user count, kept by the triggers of migration 4.
@@ -57,13 +59,12 @@ impl Database {
     }
 
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StorageError> {
-        let sql = format!(
-            r#"SELECT {USER_COLUMNS}, ({USER_COUNT}) AS total FROM "user" WHERE id IN (
-                   SELECT id FROM "user" ORDER BY {LIST_ORDER} LIMIT $1 OFFSET $2)
-               ORDER BY {LIST_ORDER}"#
-        );
-        let rows = query!(self, LIST, &sql, pool =>
-            sqlx::query_as::<_, Counted<UserRow>>(&sql).bind(page.limit).bind(page.skip).fetch_all(pool))?;
+        static PAGE: LazyLock<String> =
+            LazyLock::new(|| page_sql(USER_COLUMNS, r#""user""#, "", USER_COUNT));
+        let sql: &str = &PAGE;
+        let skip = page.skip.min(MAX_SKIP);
+        let rows = query!(self, LIST, sql, pool =>
+            sqlx::query_as::<_, Counted<UserRow>>(sql).bind(page.limit).bind(skip).fetch_all(pool))?;
         let count = match rows.first() {
             Some(first) => first.total,
             None => self.count_users().await?,

@@ -243,9 +243,79 @@ async fn counts_stay_exact_through_deletes_and_cascades(b: Backend) {
     assert_eq!(listing(a, "limit=1000").await, (2, 2));
 }
 
+/// A page is read from whichever end of the list is nearer (deep pages walk
+/// the index backwards): every window, from either end, past the end and
+/// straddling it, must be exactly that slice of the whole list, with the
+/// exact count; for the owner's items and for the admin's lists of all
+/// items and of users.
+async fn pages_from_either_end_are_slices_of_the_list(b: Backend) {
+    let app = TestApp::start(b).await;
+    let admin = bearer(&app.admin_token().await);
+    let (_, _, token, _) = app.new_user("windows").await;
+    let owner = bearer(&token);
+    for i in 0..7 {
+        let (status, _) = send(
+            app.post("/api/v1/items")
+                .header("Authorization", &owner)
+                .json(&json!({ "title": format!("w{i}") })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    for _ in 0..3 {
+        app.new_user("windows-extra").await;
+    }
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (list, auth) in [("items", &owner), ("items", &admin), ("users", &admin)] {
+        let (status, whole) = send(
+            app.get(&format!("/api/v1/{list}/?limit=1000"))
+                .header("Authorization", auth),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let all = ids(&whole);
+        let total = whole["count"].as_i64().unwrap();
+        assert_eq!(total as usize, all.len(), "{list}: {whole}");
+        for skip in 0..all.len() + 2 {
+            for limit in [0, 1, 2, 3, 5, all.len()] {
+                let (status, page) = send(
+                    app.get(&format!("/api/v1/{list}/?skip={skip}&limit={limit}"))
+                        .header("Authorization", auth),
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK);
+                let want: Vec<String> = all.iter().skip(skip).take(limit).cloned().collect();
+                assert_eq!(
+                    (ids(&page), page["count"].as_i64()),
+                    (want, Some(total)),
+                    "{list} skip={skip} limit={limit}"
+                );
+            }
+        }
+    }
+    let (status, page) = send(
+        app.get(&format!("/api/v1/items/?skip={}&limit=5", i64::MAX))
+            .header("Authorization", &owner),
+    )
+    .await;
+    assert_eq!(
+        (status, page["count"].as_i64(), ids(&page).len()),
+        (StatusCode::OK, Some(7), 0),
+        "the largest skip is past the end, not an overflow"
+    );
+}
+
 on_both_backends!(
     crud_and_ownership,
     listing_is_scoped_paginated_and_newest_first,
     pagination_bounds,
-    counts_stay_exact_through_deletes_and_cascades
+    counts_stay_exact_through_deletes_and_cascades,
+    pages_from_either_end_are_slices_of_the_list
 );

@@ -23,7 +23,8 @@ pub enum Statements {
 }
 
 const USER_BY_ID: &str = r#"SELECT id, email, is_active, is_superuser, full_name, hashed_password, created_at, password_changed_at_micros, email_changed_at_micros, token_exempt, EXISTS (SELECT 1 FROM userhub_revoked_token WHERE fingerprint = 'pgbench-token-fingerprint') AS revoked FROM "user" WHERE id = '{user}';"#;
-const ITEMS_PAGE: &str = "SELECT id, title, description, owner_id, created_at, (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM userhub_item_count WHERE owner_id = '{user}') AS total FROM item WHERE id IN (SELECT id FROM item WHERE owner_id = '{user}' ORDER BY created_at DESC NULLS LAST, id DESC LIMIT 20 OFFSET 0) ORDER BY created_at DESC NULLS LAST, id DESC;";
+/// `list_items` for an owner (`rows::page_sql`) with `limit` 20, `skip` 0.
+const ITEMS_PAGE: &str = "WITH c (total) AS (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM userhub_item_count WHERE owner_id = '{user}') SELECT id, title, description, owner_id, created_at, (SELECT total FROM c) AS total FROM item WHERE id IN (SELECT id FROM (SELECT id FROM item WHERE owner_id = '{user}' ORDER BY created_at DESC NULLS LAST, id DESC LIMIT (SELECT CASE WHEN c.total - 0 - 0 >= 20 THEN 20 ELSE 0 END FROM c) OFFSET 0) AS front_page UNION ALL SELECT id FROM (SELECT id FROM item WHERE owner_id = '{user}' ORDER BY created_at ASC NULLS FIRST, id ASC LIMIT (SELECT CASE WHEN c.total - 0 - 0 >= 20 OR c.total <= 0 THEN 0 WHEN c.total - 0 < 20 THEN c.total - 0 ELSE 20 END FROM c) OFFSET (SELECT CASE WHEN c.total - 0 - 20 > 0 THEN c.total - 0 - 20 ELSE 0 END FROM c)) AS back_page) ORDER BY created_at DESC NULLS LAST, id DESC;";
 const INSERT_ITEM: &str = "INSERT INTO item (id, title, description, owner_id, created_at) VALUES (gen_random_uuid(), 'bench item', 'created by pgbench', '{user}', now()) RETURNING id, title, description, owner_id, created_at;";
 
 impl Statements {
@@ -73,12 +74,18 @@ pub struct Run<'a> {
     pub measure: Duration,
 }
 
-/// Transactions per second of `run` (after its warm-up); scripts go to `dir`.
-pub fn run(pgbench: &Path, run: Run<'_>, dir: &Path) -> Result<f64> {
+/// Transactions per second of `run` (after its warm-up) and the PostgreSQL
+/// CPU time per transaction (µs); scripts go to `dir`.
+pub fn run(pgbench: &Path, run: Run<'_>, dir: &Path) -> Result<(f64, f64)> {
+    use super::scenarios::{CLOCK_TICKS_PER_SECOND, postgres_cpu_ticks};
     let script = dir.join(format!("pgbench-{:?}.sql", run.statements));
     std::fs::write(&script, run.statements.script(run.user))?;
     run_once(pgbench, run.database_url, &script, run.clients, run.warmup)?;
-    run_once(pgbench, run.database_url, &script, run.clients, run.measure)
+    let before = postgres_cpu_ticks();
+    let tps = run_once(pgbench, run.database_url, &script, run.clients, run.measure)?;
+    let ticks = postgres_cpu_ticks().saturating_sub(before);
+    let transactions = (tps * run.measure.as_secs_f64()).max(1.0);
+    Ok((tps, ticks as f64 * 1e6 / CLOCK_TICKS_PER_SECOND / transactions))
 }
 
 fn run_once(

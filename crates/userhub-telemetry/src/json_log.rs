@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Record};
 use tracing::{Event, Id, Subscriber};
@@ -37,10 +37,6 @@ pub fn truncate_for_log(value: &str, max: usize) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}…[truncated]", &value[..end]))
 }
 
-fn capped(value: &str) -> Value {
-    Value::from(truncate_for_log(value, MAX_LOGGED_FIELD_BYTES).into_owned())
-}
-
 /// Span fields copied onto every log line emitted inside the span.
 const CORRELATION_FIELDS: [&str; 3] = ["trace_id", "span_id", "request_id"];
 
@@ -59,50 +55,109 @@ impl<W> JsonLogLayer<W> {
 /// Correlation fields recorded on a span (only those; other span fields
 /// stay in the trace).
 #[derive(Debug, Default)]
-struct SpanCorrelation(Map<String, Value>);
+struct SpanCorrelation(Vec<(&'static str, String)>);
 
-struct CorrelationVisitor<'a>(&'a mut Map<String, Value>);
-
-impl Visit for CorrelationVisitor<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if CORRELATION_FIELDS.contains(&field.name()) {
-            self.0.insert(field.name().to_owned(), Value::from(value));
-        }
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if CORRELATION_FIELDS.contains(&field.name()) {
-            self.0
-                .insert(field.name().to_owned(), Value::from(format!("{value:?}")));
+impl SpanCorrelation {
+    fn set(&mut self, name: &'static str, value: String) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(existing) => existing.1 = value,
+            None => self.0.push((name, value)),
         }
     }
 }
 
-struct EventVisitor<'a>(&'a mut Map<String, Value>);
+struct CorrelationVisitor<'a>(&'a mut SpanCorrelation);
+
+impl Visit for CorrelationVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if CORRELATION_FIELDS.contains(&field.name()) {
+            self.0.set(field.name(), value.to_owned());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if CORRELATION_FIELDS.contains(&field.name()) {
+            self.0.set(field.name(), format!("{value:?}"));
+        }
+    }
+}
+
+/// Keys a line holds before its event's own fields.
+const STANDARD_KEYS: [&str; 5] = ["timestamp", "level", "target", "message", "span"];
+
+/// Writes an event's fields as `,"name":value` into `out`, skipping names
+/// already on the line (`taken`); the message is kept aside.
+struct EventVisitor<'a> {
+    out: &'a mut Vec<u8>,
+    taken: &'a [&'static str],
+    written: Vec<&'static str>,
+    message: Option<String>,
+}
+
+impl EventVisitor<'_> {
+    fn key(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if name == "message" {
+            return false;
+        }
+        if STANDARD_KEYS.contains(&name)
+            || self.taken.contains(&name)
+            || self.written.contains(&name)
+        {
+            return false;
+        }
+        self.written.push(name);
+        self.out.push(b',');
+        write_str(self.out, name);
+        self.out.push(b':');
+        true
+    }
+    fn text(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            if self.message.is_none() {
+                self.message = Some(truncate_for_log(value, MAX_LOGGED_FIELD_BYTES).into_owned());
+            }
+        } else if self.key(field) {
+            write_str(self.out, &truncate_for_log(value, MAX_LOGGED_FIELD_BYTES));
+        }
+    }
+    fn number(&mut self, field: &Field, value: Value) {
+        if field.name() == "message" {
+            if self.message.is_none() {
+                self.message = Some(value.to_string());
+            }
+        } else if self.key(field) {
+            let _ = serde_json::to_writer(&mut *self.out, &value);
+        }
+    }
+}
 
 impl Visit for EventVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.number(field, Value::from(value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.number(field, Value::from(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.number(field, Value::from(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.number(field, Value::from(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), capped(value));
+        self.text(field, value);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0
-            .insert(field.name().to_owned(), capped(&error_chain(value)));
+        self.text(field, &error_chain(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), capped(&format!("{value:?}")));
+        self.text(field, &format!("{value:?}"));
     }
+}
+
+/// `value` as a JSON string.
+fn write_str(out: &mut Vec<u8>, value: &str) {
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// `error: cause: root cause`.
@@ -124,66 +179,85 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = Map::new();
+        let mut fields = SpanCorrelation::default();
         attrs.record(&mut CorrelationVisitor(&mut fields));
-        if !fields.is_empty() {
-            span.extensions_mut().insert(SpanCorrelation(fields));
+        if !fields.0.is_empty() {
+            span.extensions_mut().insert(fields);
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = Map::new();
+        let mut fields = SpanCorrelation::default();
         values.record(&mut CorrelationVisitor(&mut fields));
-        if fields.is_empty() {
+        if fields.0.is_empty() {
             return;
         }
         let mut ext = span.extensions_mut();
         match ext.get_mut::<SpanCorrelation>() {
-            Some(existing) => existing.0.extend(fields),
-            None => ext.insert(SpanCorrelation(fields)),
+            Some(existing) => {
+                for (name, value) in fields.0 {
+                    existing.set(name, value);
+                }
+            }
+            None => ext.insert(fields),
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let mut line = Map::new();
-        line.insert(
-            "timestamp".into(),
-            Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-        );
-        line.insert("level".into(), Value::from(meta.level().as_str()));
-        line.insert("target".into(), Value::from(meta.target()));
-        let mut fields = Map::new();
-        event.record(&mut EventVisitor(&mut fields));
-        line.insert(
-            "message".into(),
-            fields.remove("message").unwrap_or(Value::from("")),
-        );
+        // The innermost span's name, then each correlation field from the
+        // innermost span that has it.
+        let mut span_name = None;
+        let mut correlation: Vec<(&'static str, String)> = Vec::new();
         if let Some(scope) = ctx.event_scope(event) {
-            let mut first = true;
             for span in scope {
-                if first {
-                    line.insert("span".into(), Value::from(span.name()));
-                    first = false;
-                }
+                span_name.get_or_insert(span.name());
                 if let Some(SpanCorrelation(found)) = span.extensions().get::<SpanCorrelation>() {
-                    for (k, v) in found {
-                        line.entry(k.clone()).or_insert_with(|| v.clone());
+                    for (name, value) in found {
+                        if !correlation.iter().any(|(n, _)| n == name) {
+                            correlation.push((name, value.clone()));
+                        }
                     }
                 }
             }
         }
-        for (k, v) in fields {
-            // Event fields never overwrite the standard keys.
-            line.entry(k).or_insert(v);
+        let taken: Vec<&'static str> = correlation.iter().map(|(n, _)| *n).collect();
+        let mut fields = Vec::with_capacity(256);
+        let mut visitor = EventVisitor {
+            out: &mut fields,
+            taken: &taken,
+            written: Vec::new(),
+            message: None,
+        };
+        event.record(&mut visitor);
+        let message = visitor.message.take().unwrap_or_default();
+
+        let mut line = Vec::with_capacity(192 + fields.len());
+        line.extend_from_slice(b"{\"timestamp\":");
+        write_str(
+            &mut line,
+            &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        );
+        line.extend_from_slice(b",\"level\":");
+        write_str(&mut line, meta.level().as_str());
+        line.extend_from_slice(b",\"target\":");
+        write_str(&mut line, meta.target());
+        line.extend_from_slice(b",\"message\":");
+        write_str(&mut line, &message);
+        if let Some(name) = span_name {
+            line.extend_from_slice(b",\"span\":");
+            write_str(&mut line, name);
         }
-        let mut text = Value::Object(line).to_string();
-        text.push('\n');
-        let _ = self
-            .make_writer
-            .make_writer_for(meta)
-            .write_all(text.as_bytes());
+        for (name, value) in &correlation {
+            line.push(b',');
+            write_str(&mut line, name);
+            line.push(b':');
+            write_str(&mut line, value);
+        }
+        line.extend_from_slice(&fields);
+        line.extend_from_slice(b"}\n");
+        let _ = self.make_writer.make_writer_for(meta).write_all(&line);
     }
 }
 

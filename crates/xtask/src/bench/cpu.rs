@@ -30,10 +30,10 @@ pub const BUCKETS: &[(&str, &[&str])] = &[
     ("JSON (serde_json, serde)", &["serde_json", "serde::", "<serde", "serde_urlencoded"]),
     ("JWT (jsonwebtoken, HMAC-SHA256, base64)", &["jsonwebtoken", "hmac", "sha2", "ring::", "base64", "digest::"]),
     ("database driver (sqlx)", &["sqlx"]),
-    ("SQLite engine", &["sqlite3", "libsqlite3"]),
+    ("SQLite engine", &["sqlite3", "libsqlite3", "vdbe", "Vdbe", "btree", "Btree", "pcache", "pager", "Pager", "walFind", "walIndex", "walChecksum", "walTry", "walFrames", "walHash", "walRead", "walWrite"]),
     ("telemetry (tracing, metrics, OpenTelemetry, access log)", &["tracing", "opentelemetry", "prometheus", "userhub_telemetry", "metrics", "valuable"]),
     ("async runtime (tokio, futures)", &["tokio", "mio", "futures", "parking_lot"]),
-    ("allocator and memory copies (libc)", &["malloc", "free", "realloc", "calloc", "memcpy", "memmove", "memset", "memcmp", "_int_", "__libc", "tcache", "unlink_chunk", "__memrchr", "strlen"]),
+    ("allocator and memory copies (libc)", &["malloc", "free", "realloc", "calloc", "memcpy", "memmove", "memset", "memcmp", "_int_", "__libc", "tcache", "unlink_chunk", "__memrchr", "strlen", "_mi_", "mi_"]),
     ("time, ids, formatting (chrono, uuid, core::fmt)", &["chrono", "uuid", "core::fmt", "<core::fmt", "alloc::fmt", "itoa", "ryu"]),
     ("Userhub", &["userhub"]),
 ];
@@ -235,33 +235,81 @@ fn dumps(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// Total instructions of a dump and its functions by self cost, largest first.
+/// Total instructions of a dump and its functions by self cost, largest
+/// first, read from the dump itself: `callgrind_annotate` (3.19) lists a
+/// thread's outermost frames with their inclusive cost as if it were their
+/// own, so its self costs add up to several times the total.
 fn annotate(file: &Path) -> Result<(u64, Vec<(String, u64)>)> {
-    let output = Command::new("callgrind_annotate")
-        .args(["--threshold=100", "--inclusive=no"])
-        .arg(file)
-        .output()
-        .context("running callgrind_annotate")?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let number = |s: &str| s.replace(',', "").parse::<u64>().ok();
-    let mut total = 0;
-    let mut functions = Vec::new();
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let (total, functions) = self_costs(&text);
+    Ok((total, functions))
+}
+
+/// Self cost per function of a callgrind dump (first event, `Ir`): the cost
+/// lines under each `fn=`, less the inclusive cost lines that follow a
+/// `calls=` line. Names are compressed as `(id) name` on first use.
+pub fn self_costs(text: &str) -> (u64, Vec<(String, u64)>) {
+    use std::collections::HashMap;
+    let mut names: HashMap<&str, &str> = HashMap::new();
+    let mut costs: HashMap<&str, u64> = HashMap::new();
+    let mut current: Option<&str> = None;
+    let mut after_calls = false;
     for line in text.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_suffix("PROGRAM TOTALS") {
-            total = rest.split_whitespace().next().and_then(number).unwrap_or(0);
+        let named = line
+            .strip_prefix("fn=")
+            .map(|rest| (true, rest))
+            .or_else(|| line.strip_prefix("cfn=").map(|rest| (false, rest)));
+        if let Some((is_fn, rest)) = named {
+            let name = match rest.strip_prefix('(').and_then(|r| r.split_once(')')) {
+                Some((id, name)) if !name.trim().is_empty() => {
+                    names.insert(id, name.trim());
+                    name.trim()
+                }
+                Some((id, _)) => names.get(id).copied().unwrap_or(id),
+                None => rest.trim(),
+            };
+            if is_fn {
+                current = Some(name);
+            }
             continue;
         }
-        // "1,234 (12.34%)  file:function [object]"
-        let mut parts = line.splitn(2, ' ');
-        let (Some(ir), Some(rest)) = (parts.next().and_then(number), parts.next()) else {
+        if line.starts_with("calls=") {
+            after_calls = true;
             continue;
-        };
-        let rest = rest.trim_start();
-        let rest = rest.strip_prefix('(').and_then(|r| r.split_once(')')).map_or(rest, |(_, r)| r.trim_start());
-        let function = rest.split_once(':').map_or(rest, |(_, f)| f).trim().to_owned();
-        functions.push((function, ir));
+        }
+        let is_cost = line
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'+' || b == b'-' || b == b'*');
+        if !is_cost {
+            continue;
+        }
+        if std::mem::take(&mut after_calls) {
+            continue;
+        }
+        let ir = line.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok());
+        if let (Some(function), Some(ir)) = (current, ir) {
+            *costs.entry(function).or_default() += ir;
+        }
     }
+    let total = costs.values().sum();
+    let mut functions: Vec<(String, u64)> = costs.into_iter().map(|(f, ir)| (f.to_owned(), ir)).collect();
     functions.sort_by_key(|f| std::cmp::Reverse(f.1));
-    Ok((total, functions))
+    (total, functions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::self_costs;
+
+    #[test]
+    fn self_costs_leave_out_the_costs_of_calls() {
+        let dump = "events: Ir\nfn=(1) main\n1 10\ncfn=(2) work\ncalls=3 5\n2 700\n+1 5\nfn=(2)\n5 300\nfn=(3) other\n* 40\n";
+        let (total, functions) = self_costs(dump);
+        assert_eq!(total, 355);
+        assert_eq!(
+            functions,
+            vec![("work".to_owned(), 300), ("other".to_owned(), 40), ("main".to_owned(), 15)]
+        );
+    }
 }

@@ -292,9 +292,12 @@ fn run_round(round: &Round<'_>, results: &mut Results) -> Result<()> {
                 warmup: round.plan.warmup,
                 measure: round.plan.measure,
             };
-            let tps = pgbench::run(pgbench, run, round.work)?;
-            println!("pgbench {statements:?} c{}: {tps:.0} tps", scenario.connections);
-            results.limits.push(Limit { statements, tps });
+            let (tps, db_cpu_us) = pgbench::run(pgbench, run, round.work)?;
+            println!(
+                "pgbench {statements:?} c{}: {tps:.0} tps, PostgreSQL CPU {db_cpu_us:.0} µs per transaction",
+                scenario.connections
+            );
+            results.limits.push(Limit { statements, tps, db_cpu_us });
         }
     }
     server.stop()

@@ -23,6 +23,8 @@ pub struct Results {
 pub struct Limit {
     pub statements: Statements,
     pub tps: f64,
+    /// PostgreSQL CPU time per pgbench transaction, µs.
+    pub db_cpu_us: f64,
 }
 
 /// All rounds of one data-scale page read on one database.
@@ -87,6 +89,12 @@ impl Row {
     }
     pub fn rss_mib(&self) -> f64 {
         median(self.rounds.iter().map(|m| m.peak_rss_mib))
+    }
+    pub fn api_cpu_us(&self) -> f64 {
+        median(self.rounds.iter().map(|m| m.api_cpu_us))
+    }
+    pub fn db_cpu_us(&self) -> f64 {
+        median(self.rounds.iter().map(|m| m.db_cpu_us))
     }
     pub fn side_rps(&self) -> Option<f64> {
         let sides: Vec<f64> = self.rounds.iter().filter_map(|m| m.side.map(|s| s.rps())).collect();
@@ -312,6 +320,10 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
         out,
         "The cost of trace export and the `/metrics` scrape time under load are measured by `cargo xtask bench telemetry`; results in [observability.md](observability.md#overhead-benchmark).\n"
     );
+    let _ = writeln!(
+        out,
+        "Where the time goes, what each change bought, and what a missed target would need: [performance.md](performance.md) (kept by hand). What these figures mean for replicas, database cores and connections: [capacity.md](capacity.md).\n"
+    );
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| command | `{}` |", ctx.command);
     let _ = writeln!(out, "| date (UTC) | {} |", ctx.date);
@@ -346,12 +358,16 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
     let _ = writeln!(out, "\n## Results\n");
     let _ = writeln!(
         out,
-        "| scenario | database | connections | req/s | p50 ms | p99 ms | errors / requests | peak RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|"
+        "| scenario | database | connections | req/s | p50 ms | p99 ms | errors / requests | peak RSS MiB | API CPU µs/req | PostgreSQL CPU µs/req |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in rows {
+        let db_cpu = match row.db {
+            Db::Postgres => format!("{:.0}", row.db_cpu_us()),
+            Db::Sqlite => "–".to_owned(),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {:.2} | {} / {} | {:.1} |",
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {} / {} | {:.1} | {:.0} | {db_cpu} |",
             row.scenario.label(),
             row.db.label(),
             row.scenario.connections,
@@ -360,12 +376,13 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
             row.p99_ms(),
             row.errors(),
             row.requests(),
-            row.rss_mib()
+            row.rss_mib(),
+            row.api_cpu_us()
         );
         if let Some(side) = row.side_rps() {
             let _ = writeln!(
                 out,
-                "| ↳ the 8 concurrent login clients | {} | 8 | {side:.1} | | | | |",
+                "| ↳ the 8 concurrent login clients | {} | 8 | {side:.1} | | | | | | |",
                 row.db.label()
             );
         }
@@ -374,14 +391,21 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
     if !results.limits.is_empty() {
         let _ = writeln!(out, "\n## The database's own limit (pgbench)\n");
         let _ = writeln!(out, "`pgbench -M prepared -c 32 -j 2` runs exactly the statements one request sends (the token's user by id, then the page with its count, or the insert), on the same PostgreSQL server and rows, right after the API load of the same round.\n");
-        let _ = writeln!(out, "| statements | rounds | median tps | API req/s (median) | API / pgbench |\n|---|---:|---:|---:|---:|");
+        let _ = writeln!(out, "| statements | rounds | median tps | API req/s (median) | API / pgbench | PostgreSQL CPU µs per pgbench transaction | per API request |\n|---|---:|---:|---:|---:|---:|---:|");
         for (statements, kind, label) in [
             (Statements::ItemsRead, Kind::Items, "user by id + items page with count"),
             (Statements::Create, Kind::Create, "user by id + item insert"),
         ] {
             if let (Some(tps), Some(row)) = (limit(results, statements), find(rows, Db::Postgres, kind, 32)) {
                 let n = results.limits.iter().filter(|l| l.statements == statements).count();
-                let _ = writeln!(out, "| {label} | {n} | {tps:.0} | {:.0} | {:.0} % |", row.rps(), 100.0 * row.rps() / tps);
+                let db_cpu = median(results.limits.iter().filter(|l| l.statements == statements).map(|l| l.db_cpu_us));
+                let _ = writeln!(
+                    out,
+                    "| {label} | {n} | {tps:.0} | {:.0} | {:.0} % | {db_cpu:.0} | {:.0} |",
+                    row.rps(),
+                    100.0 * row.rps() / tps,
+                    row.db_cpu_us()
+                );
             }
         }
     }
@@ -414,7 +438,24 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
                 let _ = writeln!(out, "| {} | {} | {:.0} | {} |", profile.label, row.shape, row.instructions_per_request, shares.join("; "));
             }
         }
-        if let Some(profile) = results.cpu.first() {
+        if let (Some(now), Some(base)) = (
+            results.cpu.iter().find(|p| p.label.starts_with("this commit")),
+            results.cpu.iter().find(|p| p.label.starts_with("baseline")),
+        ) {
+            let _ = writeln!(out, "\nBefore and after (`--baseline`: the build this work started from, profiled in the same run):\n");
+            let _ = writeln!(out, "| request | baseline instructions | this commit | change |\n|---|---:|---:|---:|");
+            for row in &now.rows {
+                if let Some(before) = base.rows.iter().find(|r| r.shape == row.shape) {
+                    let change = 100.0 * (row.instructions_per_request / before.instructions_per_request - 1.0);
+                    let _ = writeln!(
+                        out,
+                        "| {} | {:.0} | {:.0} | {change:+.0} % |",
+                        row.shape, before.instructions_per_request, row.instructions_per_request
+                    );
+                }
+            }
+        }
+        for profile in &results.cpu {
             let _ = writeln!(out, "\nMost expensive functions ({}), self cost as a share of the request:\n", profile.label);
             for row in &profile.rows {
                 let top: Vec<String> = row
@@ -477,6 +518,7 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
     let _ = writeln!(out, "- Each round starts a new server on a new database, signs up a reader (100 items) and a writer, checks `GET /items/?limit=20` returns 20 of 100, then runs the scenarios in the order listed. Creates go to the writer, so the reader's listing stays at 100 items.");
     let _ = writeln!(out, "- req/s, p50, p99 and peak RSS are medians over rounds; errors and requests are summed over the measured periods of all rounds. p50/p99 are wrk's latency percentiles over all requests of the measured period.");
     let _ = writeln!(out, "- errors = responses with status ≥ 400 plus connect/read/write errors and timeouts (10 s). wrk counts 3xx as success; the routes measured answer 200 directly (checked before each round).");
+    let _ = writeln!(out, "- CPU µs/req: user + system CPU time of the server process (API) and of all PostgreSQL processes over the measured period (`/proc/PID/stat`), divided by the requests answered in it (all loads of the scenario); the capacity model in capacity.md starts from these.");
     let _ = writeln!(out, "- peak RSS: the server's `VmHWM` (reset through `/proc/PID/clear_refs` before the measured period) and `VmRSS` polled every 20 ms; the larger is reported.");
     let _ = writeln!(out, "- The load generator runs on the same {}-CPU machine as the server and the database, so it takes CPU time from them; absolute figures are lower than with a separate load host.", ctx.nproc);
     out

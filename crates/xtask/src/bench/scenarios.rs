@@ -92,6 +92,11 @@ pub struct Plan {
 pub struct Measurement {
     pub wrk: WrkResult,
     pub peak_rss_mib: f64,
+    /// CPU time of the server process per request of the measured load, µs.
+    pub api_cpu_us: f64,
+    /// CPU time of all PostgreSQL processes per request of the measured
+    /// load, µs (0 on SQLite, whose engine runs inside the server).
+    pub db_cpu_us: f64,
     /// The logins running beside [`Kind::ItemsDuringLogins`].
     pub side: Option<WrkResult>,
 }
@@ -177,13 +182,52 @@ pub fn measure(
 pub fn measure_loads(loads: &[Load], server: &Server, plan: &Plan, dir: &Path) -> Result<Measurement> {
     run_all(loads, plan.warmup, dir)?;
     let rss = RssWatch::start(server.pid());
+    let (api_before, db_before) = (process_cpu_ticks(server.pid()), postgres_cpu_ticks());
     let results = run_all(loads, plan.measure, dir)?;
+    let (api_after, db_after) = (process_cpu_ticks(server.pid()), postgres_cpu_ticks());
     let peak_rss_mib = rss.finish();
+    // All loads' requests share the CPU; the measured one is the first.
+    let requests = results.iter().map(|r| r.requests).sum::<u64>().max(1) as f64;
+    let per_request = |ticks: u64| ticks as f64 * 1e6 / CLOCK_TICKS_PER_SECOND / requests;
     Ok(Measurement {
         wrk: results[0],
         peak_rss_mib,
+        api_cpu_us: per_request(api_after.saturating_sub(api_before)),
+        db_cpu_us: per_request(db_after.saturating_sub(db_before)),
         side: results.get(1).copied(),
     })
+}
+
+/// `USER_HZ`, the unit of the CPU times in `/proc/PID/stat` (100 on Linux).
+pub const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+/// User + system CPU time of process `pid` so far, in clock ticks.
+fn process_cpu_ticks(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // Fields after the parenthesised command name: state is field 3,
+    // utime 14 and stime 15.
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    field(14) + field(15)
+}
+
+/// CPU time of every `postgres` process on the machine (the bench's
+/// throwaway cluster is the only one), in clock ticks. Backends that exit
+/// during the period take their time with them, so this is a lower bound;
+/// the pools keep their connections open throughout.
+pub fn postgres_cpu_ticks() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(process_cpu_ticks)
+        .sum()
 }
 
 fn run_all(loads: &[Load], duration: Duration, dir: &Path) -> Result<Vec<WrkResult>> {

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, Kubernetes packaging, image, k6 smoke, short drills, infrastructure code (the CI pipeline)";
+pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, schemathesis, delivery lint, observability, Kubernetes packaging, image, k6 smoke, short drills, infrastructure code (the CI pipeline)";
 
 type Step = (&'static str, fn() -> Result<()>);
 
@@ -18,6 +18,9 @@ const STEPS: &[Step] = &[
     ("clippy", clippy),
     ("test", || crate::test::run(&[])),
     ("deny", || crate::deny::run(&[])),
+    // Every schemathesis check on both databases, 10 examples per operation
+    // (the full command defaults to 25).
+    ("schemathesis", || crate::schemathesis::run(&["--max-examples".to_owned(), "10".to_owned()])),
     ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),
     ("k8s", || crate::k8s::run(&[])),

@@ -18,9 +18,11 @@ const STEPS: &[Step] = &[
     ("clippy", clippy),
     ("test", || crate::test::run(&[])),
     ("deny", || crate::deny::run(&[])),
-    // Every schemathesis check on both databases, 10 examples per operation
-    // (the full command defaults to 25).
-    ("schemathesis", || crate::schemathesis::run(&["--max-examples".to_owned(), "10".to_owned()])),
+    // Every schemathesis check and phase on both databases in 60 s each
+    // (the command alone: 25 examples per operation in 150 s each).
+    ("schemathesis", || {
+        crate::schemathesis::run(&["--max-examples", "10", "--max-time", "60"].map(String::from))
+    }),
     ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),
     ("k8s", || crate::k8s::run(&[])),

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, delivery lint, observability, Kubernetes packaging, image, k6 smoke, short drills, infrastructure code (the CI pipeline)";
+pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, schemathesis, delivery lint, observability, Kubernetes packaging, image, k6 smoke, short drills, infrastructure code (the CI pipeline)";
 
 type Step = (&'static str, fn() -> Result<()>);
 
@@ -18,6 +18,11 @@ const STEPS: &[Step] = &[
     ("clippy", clippy),
     ("test", || crate::test::run(&[])),
     ("deny", || crate::deny::run(&[])),
+    // Every schemathesis check and phase on both databases in 60 s each
+    // (the command alone: 25 examples per operation in 150 s each).
+    ("schemathesis", || {
+        crate::schemathesis::run(&["--max-examples", "10", "--max-time", "60"].map(String::from))
+    }),
     ("lint_delivery", || crate::lint_delivery::run(&[])),
     ("observability", || crate::observability::run(&[])),
     ("k8s", || crate::k8s::run(&[])),

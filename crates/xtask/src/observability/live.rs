@@ -240,7 +240,7 @@ async fn scenario(binary: &Path) -> Result<()> {
     println!("live: requests by target and status: {}", stats.summary());
     let (received, suppressed) = outcome?;
     check_messages(&mon, &root, fault_start, &suppressed).await?;
-    check_emails(&mon)?;
+    check_emails(&mon).await?;
     let pending = mon
         .prometheus
         .alerts()
@@ -668,20 +668,37 @@ fn alert_annotations(root: &Path) -> Result<BTreeMap<String, (String, String, St
 }
 
 /// Alertmanager's email copies (the fallback) reached the SMTP sink.
-fn check_emails(mon: &Monitoring) -> Result<()> {
-    let messages = mon.smtp.messages();
-    for (to, alert) in [
+/// Alertmanager notifies Slack and email concurrently, so the email of the
+/// alert that ended the wait may still be on its way: poll for a while.
+async fn check_emails(mon: &Monitoring) -> Result<()> {
+    const EXPECTED: [(&str, &str); 2] = [
         ("oncall@userhub.local", "UserhubTargetDown"),
         ("team@userhub.local", "UserhubLatencyBudgetBurnSlow"),
-    ] {
-        let found = messages.iter().any(|m| {
-            let data = m.data_str();
-            m.to.iter().any(|t| t == to) && data.contains(alert) && data.contains("docs/runbooks.md#")
-        });
-        ensure!(found, "no email about {alert} to {to} ({} emails arrived)", messages.len());
+    ];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let messages = mon.smtp.messages();
+        let missing: Vec<_> = EXPECTED
+            .iter()
+            .filter(|(to, alert)| {
+                !messages.iter().any(|m| {
+                    let data = m.data_str();
+                    m.to.iter().any(|t| t == to) && data.contains(alert) && data.contains("docs/runbooks.md#")
+                })
+            })
+            .collect();
+        if missing.is_empty() {
+            println!("live: the email copies reached on-call and the team ({} emails)", messages.len());
+            return Ok(());
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "no email about {} within 60 s of its Slack message ({} emails arrived)",
+            missing.iter().map(|(to, alert)| format!("{alert} to {to}")).collect::<Vec<_>>().join(", "),
+            messages.len()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    println!("live: the email copies reached on-call and the team ({} emails)", messages.len());
-    Ok(())
 }
 
 fn now_seconds() -> f64 {

@@ -215,9 +215,9 @@ fn process_cpu_ticks(pid: u32) -> u64 {
 }
 
 /// CPU time of every `postgres` process on the machine (the bench's
-/// throwaway cluster is the only one), in clock ticks. Backends that exit
-/// during the period take their time with them, so this is a lower bound;
-/// the pools keep their connections open throughout.
+/// throwaway cluster is the only one), in clock ticks, including the time
+/// of the backends that have exited (pgbench's, at the end of its run):
+/// the postmaster reaps them, so their time is in its `cutime`/`cstime`.
 pub fn postgres_cpu_ticks() -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
     entries
@@ -226,8 +226,20 @@ pub fn postgres_cpu_ticks() -> u64 {
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres")
         })
-        .map(process_cpu_ticks)
+        .map(|pid| process_cpu_ticks(pid) + reaped_children_ticks(pid))
         .sum()
+}
+
+/// `cutime + cstime` of process `pid`: the CPU time of its children that it
+/// has waited for, in clock ticks.
+fn reaped_children_ticks(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    field(16) + field(17)
 }
 
 fn run_all(loads: &[Load], duration: Duration, dir: &Path) -> Result<Vec<WrkResult>> {

@@ -203,15 +203,7 @@ pub const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
 /// User + system CPU time of process `pid` so far, in clock ticks.
 fn process_cpu_ticks(pid: u32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
-    // Fields after the parenthesised command name: state is field 3,
-    // utime 14 and stime 15.
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    field(14) + field(15)
+    cpu_ticks(pid, false)
 }
 
 /// CPU time of every `postgres` process on the machine (the bench's
@@ -226,20 +218,24 @@ pub fn postgres_cpu_ticks() -> u64 {
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres")
         })
-        .map(|pid| process_cpu_ticks(pid) + reaped_children_ticks(pid))
+        .map(|pid| cpu_ticks(pid, true))
         .sum()
 }
 
-/// `cutime + cstime` of process `pid`: the CPU time of its children that it
-/// has waited for, in clock ticks.
-fn reaped_children_ticks(pid: u32) -> u64 {
+/// `utime + stime` of process `pid` from one read of `/proc/PID/stat`, plus
+/// `cutime + cstime` (its children that it has waited for) when
+/// `reaped_children`; in clock ticks, 0 when the process is gone.
+fn cpu_ticks(pid: u32, reaped_children: bool) -> u64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0;
     };
+    // Fields after the parenthesised command name: state is field 3,
+    // utime 14, stime 15, cutime 16 and cstime 17.
     let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    field(16) + field(17)
+    let own = field(14) + field(15);
+    if reaped_children { own + field(16) + field(17) } else { own }
 }
 
 fn run_all(loads: &[Load], duration: Duration, dir: &Path) -> Result<Vec<WrkResult>> {

@@ -11,7 +11,8 @@
 //! Reports (JUnit) and server logs go to `artifacts/schemathesis/`.
 //!
 //! Options: `--backend sqlite|postgres` (default both), `--max-examples N`
-//! (default 25), `--max-time SECONDS` per database (default 150). Check exclusions are explained in docs/testing.md.
+//! (default 25), `--max-time SECONDS` per database (default 150). Check
+//! exclusions are explained in docs/testing.md.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ const CONFIG: &str = "crates/xtask/schemathesis/schemathesis.toml";
 /// phases (fuzzing takes what coverage and stateful leave).
 const DEFAULT_MAX_TIME: Duration = Duration::from_secs(150);
 const DEFAULT_MAX_EXAMPLES: u32 = 25;
+const ADMIN_EMAIL: &str = "schemathesis-admin@example.com";
+const ADMIN_PASSWORD: &str = "schemathesis-admin-password";
 
 /// What one `schemathesis run` may do.
 #[derive(Debug, Clone, Copy)]
@@ -38,8 +41,6 @@ struct Budget {
     max_examples: u32,
     max_time: Duration,
 }
-const ADMIN_EMAIL: &str = "schemathesis-admin@example.com";
-const ADMIN_PASSWORD: &str = "schemathesis-admin-password";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {

@@ -45,11 +45,6 @@ pub struct Database {
 /// connection-level error.
 macro_rules! with_conn {
     // One backend's arm: the body is compiled once per connection type.
-    (@once $lender:ident, $conn:ident => $body:expr) => {{
-        let mut lease = $lender.lease().await?;
-        let $conn = lease.conn();
-        $body
-    }};
     (@warm $lender:ident, $conn:ident => $body:expr) => {{
         let mut lease = $lender.lease().await?;
         let result = {
@@ -59,13 +54,6 @@ macro_rules! with_conn {
         lease.give_back($crate::lease::reusable(&result));
         result
     }};
-    // Once: the connection goes back to sqlx's pool afterwards (migrations).
-    ($db:expr, $conn:ident => once $body:expr) => {
-        match &$db.backend {
-            $crate::backend::Backend::Postgres(lender) => $crate::backend::with_conn!(@once lender, $conn => $body),
-            $crate::backend::Backend::Sqlite(lender) => $crate::backend::with_conn!(@once lender, $conn => $body),
-        }
-    };
     ($db:expr, $conn:ident => $body:expr) => {
         match &$db.backend {
             $crate::backend::Backend::Postgres(lender) => $crate::backend::with_conn!(@warm lender, $conn => $body),

@@ -2,6 +2,8 @@
 //! unavailable database into 503 (retry), everything else an opaque 500 at
 //! the HTTP edge.
 
+use sqlx::migrate::MigrateError;
+
 use crate::observe::DbOutcome;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +22,13 @@ pub enum StorageError {
     Unavailable(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// A migration's SQL failed; its transaction was rolled back.
+    #[error("migration {version} failed")]
+    MigrationFailed {
+        version: i64,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("database error")]
     Database(#[source] sqlx::Error),
 }
@@ -57,7 +66,9 @@ impl StorageError {
             Self::Conflict(_) => DbOutcome::Conflict,
             Self::PoolTimeout => DbOutcome::PoolTimeout,
             Self::Unavailable(_) => DbOutcome::Unavailable,
-            Self::Migration(_) | Self::Database(_) => DbOutcome::Failed,
+            Self::Migration(_) | Self::MigrationFailed { .. } | Self::Database(_) => {
+                DbOutcome::Failed
+            }
         }
     }
 
@@ -106,6 +117,28 @@ impl From<sqlx::Error> for StorageError {
                 Self::Unavailable(e)
             }
             _ => Self::Database(e),
+        }
+    }
+}
+
+/// Sqlx's migrator refusing or failing, in Userhub's words.
+impl From<MigrateError> for StorageError {
+    fn from(e: MigrateError) -> Self {
+        match e {
+            MigrateError::Execute(e) => e.into(),
+            MigrateError::ExecuteMigration(source, version) => {
+                Self::MigrationFailed { version, source }
+            }
+            MigrateError::VersionMismatch(version) => Self::Migration(format!(
+                "migration {version} was changed after it was applied; add a new migration instead"
+            )),
+            MigrateError::VersionMissing(version) => Self::Migration(format!(
+                "the database has migration {version}, which this build does not know: it was migrated by a newer Userhub"
+            )),
+            MigrateError::Dirty(version) => Self::Migration(format!(
+                "migration {version} is recorded as failed part-way in _sqlx_migrations; repair the database by hand"
+            )),
+            other => Self::Migration(other.to_string()),
         }
     }
 }

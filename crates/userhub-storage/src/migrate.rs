@@ -1,72 +1,33 @@
-//! Embedded migrations. Applied versions are recorded in
-//! `userhub_migrations` with a checksum, so an edited migration is detected
-//! rather than silently diverging. A PostgreSQL database created by the
-//! reference (it has `alembic_version` and `"user"`) is adopted in place:
-//! the schema migration is recorded as a baseline instead of being run, and
-//! only the additive migrations after it are applied.
+//! Embedded migrations, run by sqlx's migrator (`migrations/postgres`,
+//! `migrations/sqlite`). Applied versions are recorded in `_sqlx_migrations`
+//! with a checksum, so an edited migration stops the run instead of
+//! silently diverging. On PostgreSQL, sqlx's advisory lock makes replicas
+//! starting together migrate one after the other; SQLite, where sqlx takes
+//! no lock, runs everything in one `BEGIN IMMEDIATE` transaction.
+//!
+//! Before sqlx's first run on a database, [`adopt`] records what the
+//! database already holds: the schema of a reference database as a
+//! baseline, or the versions Userhub's earlier migrator recorded in
+//! `userhub_migrations`.
 
+mod adopt;
+
+use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::{ConnectOptions as _, Connection as _};
 use tracing::{info, instrument, warn};
-
-use sqlx::Connection as _;
 
 use crate::backend::{Backend, with_conn};
 use crate::{Database, StorageError};
 
-struct Migration {
-    version: i64,
-    description: &'static str,
-    sql: &'static str,
-}
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 
-const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "reference schema",
-        sql: include_str!("../migrations/postgres/0001_reference_schema.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "lookup indexes",
-        sql: include_str!("../migrations/postgres/0002_lookup_indexes.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "canonical emails, login attempts, token revocation",
-        sql: include_str!("../migrations/postgres/0003_auth_state.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "flat pages: list-order indexes, exact counts kept by triggers",
-        sql: include_str!("../migrations/postgres/0004_flat_pages.sql"),
-    },
-];
+/// The tables [`adopt`] looks for, in the current schema.
+const POSTGRES_TABLES: &str = "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('alembic_version', 'user', 'userhub_migrations')";
+const SQLITE_TABLES: &str = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('alembic_version', 'user', 'userhub_migrations')";
 
-const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "schema",
-        sql: include_str!("../migrations/sqlite/0001_schema.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "lookup indexes",
-        sql: include_str!("../migrations/sqlite/0002_lookup_indexes.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "canonical emails, login attempts, token revocation",
-        sql: include_str!("../migrations/sqlite/0003_auth_state.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "flat pages: list-order indexes, exact counts kept by triggers",
-        sql: include_str!("../migrations/sqlite/0004_flat_pages.sql"),
-    },
-];
-
-/// Arbitrary constant for `pg_advisory_xact_lock`, so that replicas starting
-/// together migrate one after the other.
-const MIGRATION_LOCK_ID: i64 = 0x0075_7365_7268_7562;
+const SCHEMA_VERSION_SQL: &str = "SELECT max(version) FROM _sqlx_migrations WHERE success";
 
 /// What `migrate` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,6 +35,10 @@ pub struct MigrationReport {
     pub applied: Vec<i64>,
     /// Set when an existing reference database was adopted.
     pub baselined: Option<i64>,
+    /// Versions Userhub's earlier migrator had applied (recorded in
+    /// `userhub_migrations`), carried over into `_sqlx_migrations` by this
+    /// run instead of being run again.
+    pub carried_over: Vec<i64>,
     /// Emails held more than once ignoring case (left unchanged).
     pub case_duplicates: Vec<(String, i64)>,
     /// Rows whose canonical email was filled in by this run.
@@ -94,75 +59,35 @@ impl SchemaStatus {
 }
 
 impl Database {
-    fn migrations(&self) -> &'static [Migration] {
+    fn migrator(&self) -> &'static Migrator {
         match self.backend {
-            Backend::Postgres(_) => POSTGRES,
-            Backend::Sqlite(_) => SQLITE,
+            Backend::Postgres(_) => &POSTGRES,
+            Backend::Sqlite(_) => &SQLITE,
         }
     }
 
     /// Brings the schema up to date.
     #[instrument(name = "db.migrate", skip_all, fields(db.system = self.system()))]
     pub async fn migrate(&self) -> Result<MigrationReport, StorageError> {
-        let mut report = MigrationReport::default();
-        let migrations = self.migrations();
-        with_conn!(self, conn => once {
-            let mut tx = conn.begin().await?;
-            if let Backend::Postgres(_) = self.backend {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK_ID).execute(&mut *tx).await?;
+        // A connection of its own, not a pooled one: sqlx's PostgreSQL lock
+        // belongs to the session, and closing the connection releases it
+        // whatever happened.
+        let mut report = match &self.backend {
+            Backend::Postgres(lender) => {
+                let mut conn = lender.pool().connect_options().connect().await?;
+                let report = run::<sqlx::Postgres>(&mut conn, &POSTGRES, POSTGRES_TABLES).await;
+                // The run's outcome matters, not the goodbye.
+                let _ = conn.close().await;
+                report?
             }
-            sqlx::query(
-                "CREATE TABLE IF NOT EXISTS userhub_migrations (
-                    version BIGINT PRIMARY KEY,
-                    description TEXT NOT NULL,
-                    checksum TEXT NOT NULL,
-                    baselined BOOLEAN NOT NULL,
-                    applied_at TEXT NOT NULL)",
-            )
-            .execute(&mut *tx)
-            .await?;
-            let applied: Vec<(i64, String)> = sqlx::query_as("SELECT version, checksum FROM userhub_migrations ORDER BY version")
-                .fetch_all(&mut *tx)
-                .await?;
-            for (version, checksum) in &applied {
-                match migrations.iter().find(|m| m.version == *version) {
-                    Some(m) if checksum_of(m.sql) == *checksum => {}
-                    Some(m) => {
-                        return Err(StorageError::Migration(format!(
-                            "migration {} ({}) was changed after it was applied; add a new migration instead",
-                            m.version, m.description
-                        )));
-                    }
-                    None => {
-                        return Err(StorageError::Migration(format!(
-                            "the database has migration {version}, which this build does not know: it was migrated by a newer Userhub"
-                        )));
-                    }
-                }
+            Backend::Sqlite(lender) => {
+                let mut conn = lender.pool().connect_options().connect().await?;
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let report = run::<sqlx::Sqlite>(&mut tx, &SQLITE, SQLITE_TABLES).await?;
+                tx.commit().await?;
+                report
             }
-            let reference_tables: i64 = sqlx::query_scalar(self.reference_tables_sql()).fetch_one(&mut *tx).await?;
-            let adopt = applied.is_empty() && reference_tables == 2;
-            for m in migrations.iter().filter(|m| !applied.iter().any(|(v, _)| *v == m.version)) {
-                let baseline = adopt && m.version == 1;
-                if baseline {
-                    info!(version = m.version, "adopting an existing reference database: schema recorded as baseline, not recreated");
-                    report.baselined = Some(m.version);
-                } else {
-                    sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
-                    info!(version = m.version, description = m.description, "applied migration");
-                    report.applied.push(m.version);
-                }
-                sqlx::query("INSERT INTO userhub_migrations (version, description, checksum, baselined, applied_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(m.version)
-                    .bind(m.description)
-                    .bind(checksum_of(m.sql))
-                    .bind(baseline)
-                    .bind(chrono::Utc::now().to_rfc3339())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        });
+        };
         report.canonicalised = self.backfill_canonical_emails().await?;
         report.case_duplicates = self.case_duplicate_emails().await?;
         for (email, n) in &report.case_duplicates {
@@ -173,9 +98,9 @@ impl Database {
 
     /// Applied versus expected schema version; errors when the database
     /// cannot be reached.
-    #[instrument(name = "db.schema_status", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "userhub_migrations", db.query.text = SCHEMA_VERSION_SQL, otel.kind = "client"))]
+    #[instrument(name = "db.schema_status", skip_all, fields(db.system = self.system(), db.operation.name = "SELECT", db.collection.name = "_sqlx_migrations", db.query.text = SCHEMA_VERSION_SQL, otel.kind = "client"))]
     pub async fn schema_status(&self) -> Result<SchemaStatus, StorageError> {
-        let expected = self.migrations().last().map_or(0, |m| m.version);
+        let expected = self.migrator().iter().last().map_or(0, |m| m.version);
         let applied: Result<Option<i64>, sqlx::Error> = async {
             with_conn!(self, conn => sqlx::query_scalar(SCHEMA_VERSION_SQL).fetch_one(conn).await)
         }
@@ -191,29 +116,85 @@ impl Database {
             expected,
         })
     }
-
-    /// Counts the reference's tables (`alembic_version`, `"user"`); 2 means
-    /// the database was created by the reference.
-    fn reference_tables_sql(&self) -> &'static str {
-        match self.backend {
-            Backend::Postgres(_) => {
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('alembic_version', 'user')"
-            }
-            Backend::Sqlite(_) => {
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('alembic_version', 'user')"
-            }
-        }
-    }
 }
 
-const SCHEMA_VERSION_SQL: &str = "SELECT max(version) FROM userhub_migrations";
-
-/// FNV-1a over the SQL text: enough to notice an edited migration.
-fn checksum_of(sql: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in sql.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+/// Under sqlx's lock (taken again, re-entrantly, by `Migrator::run`):
+/// adoption on the first run, then sqlx's migrator.
+async fn run<DB>(
+    conn: &mut DB::Connection,
+    migrator: &'static Migrator,
+    tables_sql: &'static str,
+) -> Result<MigrationReport, StorageError>
+where
+    DB: sqlx::Database,
+    DB::Connection: Migrate,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>
+        + sqlx::Acquire<'c, Database = DB, Connection = &'c mut DB::Connection>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, String, bool, String): sqlx::FromRow<'r, DB::Row>,
+{
+    let mut report = MigrationReport::default();
+    conn.lock().await?;
+    conn.ensure_migrations_table().await?;
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&mut *conn)
+        .await?;
+    if recorded == 0 {
+        let tables: Vec<String> = sqlx::query_scalar(tables_sql).fetch_all(&mut *conn).await?;
+        let legacy: Vec<adopt::LegacyRow> = if tables.iter().any(|t| t == "userhub_migrations") {
+            sqlx::query_as::<_, (i64, String, bool, String)>(
+                "SELECT version, checksum, baselined, applied_at FROM userhub_migrations ORDER BY version",
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(adopt::LegacyRow::from)
+            .collect()
+        } else {
+            Vec::new()
+        };
+        let adoption = adopt::plan(migrator.iter().as_slice(), &tables, &legacy, Utc::now())?;
+        let mut tx = conn.begin().await?;
+        for row in &adoption.rows {
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time)
+                 VALUES ($1, $2, $3, TRUE, $4, 0)",
+            )
+            .bind(row.version)
+            .bind(row.description.clone())
+            .bind(row.installed_on)
+            .bind(row.checksum.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        if let Some(version) = adoption.baselined {
+            info!(
+                version,
+                "adopting an existing reference database: schema recorded as baseline, not recreated"
+            );
+        }
+        if !adoption.carried_over.is_empty() {
+            info!(versions = ?adoption.carried_over, "carried over the versions recorded in userhub_migrations; not run again");
+        }
+        report.baselined = adoption.baselined;
+        report.carried_over = adoption.carried_over;
     }
-    format!("{hash:016x}")
+    let before = conn.list_applied_migrations().await?;
+    migrator.run(&mut *conn).await?;
+    conn.unlock().await?;
+    for m in migrator
+        .iter()
+        .filter(|m| !before.iter().any(|a| a.version == m.version))
+    {
+        info!(version = m.version, description = %m.description, "applied migration");
+        report.applied.push(m.version);
+    }
+    Ok(report)
 }

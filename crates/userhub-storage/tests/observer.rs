@@ -5,11 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use support::user;
 use userhub_core::config::{DatabaseSettings, Secret};
-use userhub_core::{Email, NewUser};
 use userhub_storage::observe::{DbObserver, DbOperation, DbOutcome, DbQuery, PoolStatsSource};
 use userhub_storage::{Constraint, Database, StorageError};
 
@@ -32,16 +34,6 @@ impl DbObserver for Recorder {
 
     fn watch_pool(&self, stats: PoolStatsSource) {
         *self.pool.lock().unwrap() = Some(stats);
-    }
-}
-
-fn user(email: &str) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap(),
-        is_active: true,
-        is_superuser: false,
-        full_name: None,
-        hashed_password: "x".into(),
     }
 }
 

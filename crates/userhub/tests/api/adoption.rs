@@ -62,12 +62,12 @@ async fn reference_database_is_adopted_in_place() {
         .await
         .unwrap();
     assert_eq!(user_oid, oid_after, "the user table was not recreated");
-    let baselined: bool =
-        sqlx::query_scalar("SELECT baselined FROM userhub_migrations WHERE version = 1")
+    let schema: String =
+        sqlx::query_scalar("SELECT description FROM _sqlx_migrations WHERE version = 1")
             .fetch_one(&mut conn)
             .await
             .unwrap();
-    assert!(baselined);
+    assert!(schema.ends_with("(baseline: adopted, not run)"), "{schema}");
     let alembic: String = sqlx::query_scalar("SELECT version_num FROM alembic_version")
         .fetch_one(&mut conn)
         .await
@@ -168,7 +168,7 @@ async fn edited_migration_is_detected() {
         .start()
         .await;
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("UPDATE userhub_migrations SET checksum = 'edited' WHERE version = 1")
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 1")
         .execute(&mut conn)
         .await
         .unwrap();

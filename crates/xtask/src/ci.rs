@@ -28,10 +28,18 @@ const STEPS: &[Step] = &[
     ("k8s", || crate::k8s::run(&[])),
     ("image", || crate::image::run(&[])),
     // Load and resilience gates on the static binary the image step built.
-    ("load_smoke", || crate::load::run(&shipped(&["smoke", "--no-record"]))),
-    ("drill_crash", || crate::drill::run(&shipped(&["crash", "--short"]))),
-    ("drill_rolling", || crate::drill::run(&shipped(&["rolling-restart", "--short"]))),
-    ("drill_db_outage", || crate::drill::run(&shipped(&["db-outage", "--short"]))),
+    ("load_smoke", || {
+        crate::load::run(&shipped(&["smoke", "--no-record"]))
+    }),
+    ("drill_crash", || {
+        crate::drill::run(&shipped(&["crash", "--short"]))
+    }),
+    ("drill_rolling", || {
+        crate::drill::run(&shipped(&["rolling-restart", "--short"]))
+    }),
+    ("drill_db_outage", || {
+        crate::drill::run(&shipped(&["db-outage", "--short"]))
+    }),
     // Terraform, cloud-init and Ansible checks, then the molecule platform
     // scenario: common, hardening, node_exporter, loadbalancer and postgresql
     // converged on one container, a second converge that must change
@@ -72,7 +80,10 @@ pub fn run(args: &[String]) -> Result<()> {
     for (name, _) in STEPS.iter().skip(timings.len()) {
         println!("  {name:<16} not run");
     }
-    println!("  total                     {:>7.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "  total                     {:>7.1} s",
+        start.elapsed().as_secs_f64()
+    );
     outcome
 }
 

@@ -10,7 +10,8 @@ use anyhow::{Context, Result, bail};
 use crate::delivery::{cmd, repo_root};
 
 /// One-line description for `cargo xtask help`.
-pub const ABOUT: &str = "check commit messages are Conventional Commits (--file, --message, --range)";
+pub const ABOUT: &str =
+    "check commit messages are Conventional Commits (--file, --message, --range)";
 
 /// Commit types accepted in the header (`type(scope)!: subject`).
 pub const TYPES: &[&str] = &[

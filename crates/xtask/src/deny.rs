@@ -4,7 +4,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "cargo-deny: licenses, bans, sources; advisories when the RustSec DB is reachable";
+pub const ABOUT: &str =
+    "cargo-deny: licenses, bans, sources; advisories when the RustSec DB is reachable";
 
 /// The cargo-deny release installed when missing (builds with Rust 1.95).
 const CARGO_DENY_VERSION: &str = "0.20.2";
@@ -16,7 +17,13 @@ pub fn run(args: &[String]) -> Result<()> {
     if !cmd::cargo_has("deny") {
         cmd::timed(&format!("install cargo-deny {CARGO_DENY_VERSION}"), || {
             let mut install = cmd::cargo();
-            install.args(["install", "cargo-deny", "--locked", "--version", CARGO_DENY_VERSION]);
+            install.args([
+                "install",
+                "cargo-deny",
+                "--locked",
+                "--version",
+                CARGO_DENY_VERSION,
+            ]);
             cmd::run(install).context("installing cargo-deny")
         })?;
     }
@@ -39,7 +46,9 @@ pub fn run(args: &[String]) -> Result<()> {
         println!("{line}");
         println!("!! ADVISORIES NOT CHECKED: the RustSec advisory database could not be fetched");
         println!("!! (GitHub is unreachable from this machine). Licenses, bans and sources were");
-        println!("!! checked. `cargo deny check advisories` runs in hosted CI, where it is reachable.");
+        println!(
+            "!! checked. `cargo deny check advisories` runs in hosted CI, where it is reachable."
+        );
         println!("{line}");
         return Ok(());
     }

@@ -76,7 +76,10 @@ fn ensure_chromium() -> Result<PathBuf> {
         crate::delivery::cmd::ensure_apt("chromium", &["chromium"])
             .context("installing Chromium with apt-get")?;
         if !path.exists() {
-            bail!("apt-get installed chromium but {} does not exist", path.display());
+            bail!(
+                "apt-get installed chromium but {} does not exist",
+                path.display()
+            );
         }
     }
     let version = Command::new(&path)
@@ -90,10 +93,7 @@ fn ensure_chromium() -> Result<PathBuf> {
             String::from_utf8_lossy(&version.stderr).trim()
         );
     }
-    println!(
-        "e2e: {}",
-        String::from_utf8_lossy(&version.stdout).trim()
-    );
+    println!("e2e: {}", String::from_utf8_lossy(&version.stdout).trim());
     Ok(path)
 }
 
@@ -102,7 +102,10 @@ fn ensure_node_modules(suite: &Path) -> Result<()> {
     if !succeeds("node", &["--version"]) {
         bail!("Node.js is required for the browser suite (apt-get install nodejs npm)");
     }
-    if suite.join("node_modules/playwright-core/package.json").exists() {
+    if suite
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
         return Ok(());
     }
     println!("e2e: npm ci in {}", suite.display());
@@ -118,10 +121,11 @@ fn ensure_node_modules(suite: &Path) -> Result<()> {
     Ok(())
 }
 
-
 fn run_with_deadline(mut command: Command, deadline: Duration) -> Result<()> {
     let start = Instant::now();
-    let mut child = command.spawn().context("starting node (is Node.js installed?)")?;
+    let mut child = command
+        .spawn()
+        .context("starting node (is Node.js installed?)")?;
     loop {
         if let Some(status) = child.try_wait()? {
             if status.success() {
@@ -141,7 +145,10 @@ fn run_with_deadline(mut command: Command, deadline: Duration) -> Result<()> {
             }
             let _ = child.kill();
             let _ = child.wait();
-            bail!("browser suite exceeded {} s and was stopped", deadline.as_secs());
+            bail!(
+                "browser suite exceeded {} s and was stopped",
+                deadline.as_secs()
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }

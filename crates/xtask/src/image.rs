@@ -25,7 +25,8 @@ use crate::delivery::{
 };
 
 /// One-line description for `cargo xtask help`.
-pub const ABOUT: &str = "build the container image and smoke-test it (read-only, uid 65532, SIGTERM)";
+pub const ABOUT: &str =
+    "build the container image and smoke-test it (read-only, uid 65532, SIGTERM)";
 
 /// The final image may not exceed this many bytes (25 MB).
 pub const MAX_IMAGE_BYTES: u64 = 25_000_000;
@@ -176,15 +177,20 @@ fn build_static_binary(meta: &BuildMeta) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     // As the Dockerfile does with its REVISION build argument: the commit
     // reaches userhub_build_info even where git is not available.
-    cmd::run(Command::new(cargo).current_dir(repo_root()).env("USERHUB_GIT_COMMIT", &meta.revision).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "userhub",
-        "--target",
-        MUSL_TARGET,
-    ]))?;
+    cmd::run(
+        Command::new(cargo)
+            .current_dir(repo_root())
+            .env("USERHUB_GIT_COMMIT", &meta.revision)
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "userhub",
+                "--target",
+                MUSL_TARGET,
+            ]),
+    )?;
     let binary = static_binary_path();
     let bytes = fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
     ensure!(
@@ -549,10 +555,17 @@ fn smoke_test(image: &str, work: &Path, meta: &BuildMeta) -> Result<()> {
         ],
     )?;
     web.with_logs(web.wait_for_200(web_addr, "/readyz", Duration::from_secs(60)))?;
-    web.with_logs(expect_status(http::get(web_addr, "/login", &[])?, 200, "GET web /login").map(drop))?;
+    web.with_logs(
+        expect_status(http::get(web_addr, "/login", &[])?, 200, "GET web /login").map(drop),
+    )?;
     for path in ["/livez", "/readyz", "/metrics"] {
         web.with_logs(
-            expect_status(http::get(web_admin, path, &[])?, 200, &format!("GET web admin {path}")).map(drop),
+            expect_status(
+                http::get(web_admin, path, &[])?,
+                200,
+                &format!("GET web admin {path}"),
+            )
+            .map(drop),
         )?;
     }
     let healthy = web.with_logs(web.wait_healthy(Duration::from_secs(60)))?;
@@ -647,7 +660,11 @@ fn check_api(api: SocketAddr, admin: SocketAddr, email: &str, password: &str) ->
 /// `userhub_build_info` names the commit the image was built from (the
 /// runbook's "was there a deploy?" step relies on it).
 fn check_build_info(admin: SocketAddr, revision: &str) -> Result<()> {
-    let metrics = expect_status(http::get(admin, "/metrics", &[])?, 200, "GET admin /metrics")?;
+    let metrics = expect_status(
+        http::get(admin, "/metrics", &[])?,
+        200,
+        "GET admin /metrics",
+    )?;
     let commit = build_info_commit(&metrics.body)
         .context("no userhub_build_info{git_commit=...} on /metrics")?;
     let expected: String = revision.chars().take(12).collect();
@@ -719,7 +736,10 @@ fn scrape_with_prometheus(api_admin: SocketAddr, web_admin: SocketAddr, work: &P
     }
     for job in ["userhub-api", "userhub-web"] {
         let series = server.query_series_count(&format!(r#"userhub_build_info{{job="{job}"}}"#))?;
-        ensure!(series == 1, "userhub_build_info of {job} has {series} series, expected 1");
+        ensure!(
+            series == 1,
+            "userhub_build_info of {job} has {series} series, expected 1"
+        );
     }
     Ok(())
 }

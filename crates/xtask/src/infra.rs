@@ -134,9 +134,10 @@ fn all() -> Result<()> {
         .map_err(|_| anyhow::anyhow!("the base image thread panicked"))?;
     let tools = lint_result?;
     let image = image?;
-    timed("molecule test -s platform (converge, idempotence, verify)", || {
-        molecule(&tools, &image, &ansible_dir(), &["test", "-s", "platform"])
-    })?;
+    timed(
+        "molecule test -s platform (converge, idempotence, verify)",
+        || molecule(&tools, &image, &ansible_dir(), &["test", "-s", "platform"]),
+    )?;
     println!(
         "infra: OK in {:.0} s (Terraform, cloud-init, Ansible lint, molecule platform converge)",
         started.elapsed().as_secs_f64()
@@ -226,7 +227,13 @@ impl Tools {
             let pip = venv.join("bin/pip");
             cmd::run(
                 Command::new(&pip)
-                    .args(["install", "--quiet", "--disable-pip-version-check", "--no-compile", "-r"])
+                    .args([
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "--no-compile",
+                        "-r",
+                    ])
                     .arg(&requirements),
             )?;
             extract_collections(&pip, &venv, &collections)?;
@@ -253,7 +260,10 @@ impl Tools {
             .env("ANSIBLE_FORCE_COLOR", "0")
             .env("PY_COLORS", "0")
             .env("NO_COLOR", "1")
-            .env("ANSIBLE_LOCAL_TEMP", target_dir().join("xtask-infra/ansible-tmp"))
+            .env(
+                "ANSIBLE_LOCAL_TEMP",
+                target_dir().join("xtask-infra/ansible-tmp"),
+            )
             // checkov: no Prisma Cloud calls (guidelines, mappings).
             .env("BC_SKIP_MAPPING", "TRUE")
             .env("CHECKOV_SKIP_DOWNLOAD", "TRUE");
@@ -275,7 +285,13 @@ fn extract_collections(pip: &Path, venv: &Path, collections: &Path) -> Result<()
     let wheels = venv.join("wheels");
     cmd::run(
         Command::new(pip)
-            .args(["download", "--quiet", "--disable-pip-version-check", "--no-deps", "-d"])
+            .args([
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "-d",
+            ])
             .arg(&wheels)
             .arg(ANSIBLE_DIST),
     )?;
@@ -305,11 +321,13 @@ fn extract_collections(pip: &Path, venv: &Path, collections: &Path) -> Result<()
 fn lint(tools: &Tools) -> Result<()> {
     let infra = infra_dir();
     timed("terraform fmt -check -recursive infra", || {
-        cmd::run(
-            Command::new("terraform")
-                .current_dir(repo_root())
-                .args(["fmt", "-check", "-recursive", "-diff", "infra"]),
-        )
+        cmd::run(Command::new("terraform").current_dir(repo_root()).args([
+            "fmt",
+            "-check",
+            "-recursive",
+            "-diff",
+            "infra",
+        ]))
     })?;
     timed("terraform rules (python-hcl2)", || {
         let rules = infra.join("tests/terraform_rules.py");
@@ -322,26 +340,22 @@ fn lint(tools: &Tools) -> Result<()> {
                 .arg(infra.join("proxmox")),
         )
     })?;
-    timed("terraform wrapper tests (stand-in terraform and aws)", || {
-        cmd::run(Command::new("bash").arg(infra.join("tests/wrapper_test.sh")))
-    })?;
+    timed(
+        "terraform wrapper tests (stand-in terraform and aws)",
+        || cmd::run(Command::new("bash").arg(infra.join("tests/wrapper_test.sh"))),
+    )?;
     timed("checkov (Terraform)", || {
-        cmd::run(
-            tools
-                .command("checkov")
-                .current_dir(&infra)
-                .args([
-                    "--directory",
-                    ".",
-                    "--framework",
-                    "terraform",
-                    "--skip-download",
-                    "--compact",
-                    "--quiet",
-                    "--skip-path",
-                    "tests/fixtures",
-                ]),
-        )
+        cmd::run(tools.command("checkov").current_dir(&infra).args([
+            "--directory",
+            ".",
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--compact",
+            "--quiet",
+            "--skip-path",
+            "tests/fixtures",
+        ]))
     })?;
     timed("cloud-init schema", || cloud_init_schema(tools))?;
     timed("ansible-lint (production profile)", || {
@@ -366,7 +380,10 @@ fn lint(tools: &Tools) -> Result<()> {
         eprintln!("infra: {} playbooks pass --syntax-check", playbooks.len());
         Ok(())
     })?;
-    timed("inventory_from_terraform.py on a sample output", inventory_script)?;
+    timed(
+        "inventory_from_terraform.py on a sample output",
+        inventory_script,
+    )?;
     Ok(())
 }
 
@@ -411,7 +428,10 @@ fn cloud_init_schema(tools: &Tools) -> Result<()> {
             .arg(&out),
     )?;
     let rendered: Vec<&str> = listing.lines().filter(|l| !l.trim().is_empty()).collect();
-    ensure!(!rendered.is_empty(), "no cloud-init user-data found under infra/");
+    ensure!(
+        !rendered.is_empty(),
+        "no cloud-init user-data found under infra/"
+    );
     for file in &rendered {
         cmd::run(
             Command::new(&cloud_init)
@@ -419,7 +439,10 @@ fn cloud_init_schema(tools: &Tools) -> Result<()> {
                 .arg(file),
         )?;
     }
-    eprintln!("infra: {} user-data files pass cloud-init schema", rendered.len());
+    eprintln!(
+        "infra: {} user-data files pass cloud-init schema",
+        rendered.len()
+    );
     Ok(())
 }
 
@@ -435,11 +458,7 @@ fn inventory_script() -> Result<()> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
-        child
-            .stdin
-            .take()
-            .context("stdin")?
-            .write_all(input)?;
+        child.stdin.take().context("stdin")?.write_all(input)?;
         Ok(child.wait_with_output()?)
     };
     let good = run_with(&fs::read(&sample)?)?;
@@ -472,7 +491,10 @@ fn inventory_script() -> Result<()> {
         r#"{"name": "cp-3", "address": "10.10.0.13"}"#,
         r#"{"name": "cp-3", "address": "10.10.0.13"}, {"name": "cp-4", "address": "10.10.0.19"}"#,
     );
-    ensure!(even.contains("cp-4"), "the sample output no longer lists cp-3 as expected");
+    ensure!(
+        even.contains("cp-4"),
+        "the sample output no longer lists cp-3 as expected"
+    );
     let refused = run_with(even.as_bytes())?;
     ensure!(
         !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("odd"),
@@ -505,7 +527,10 @@ fn molecule(tools: &Tools, image: &str, dir: &Path, args: &[&str]) -> Result<()>
 /// `-` and 8 hex digits of a hash of `target`: names the molecule containers
 /// and networks of one checkout apart from another's on a shared engine.
 fn molecule_suffix(target: &Path) -> String {
-    format!("-{:08x}", fnv1a(target.to_string_lossy().as_bytes()) & 0xffff_ffff)
+    format!(
+        "-{:08x}",
+        fnv1a(target.to_string_lossy().as_bytes()) & 0xffff_ffff
+    )
 }
 
 /// Builds the Debian 12 base image unless one with the same recipe exists.
@@ -524,82 +549,88 @@ fn base_image(work: &Path) -> Result<String> {
         eprintln!("infra: reusing base image {tag}");
         return Ok(tag);
     }
-    timed(&format!("base image {tag} (debootstrap {SUITE} from {mirror})"), || {
-        let debootstrap = cmd::ensure_apt("debootstrap", &["debootstrap"])?;
-        let rootfs = work.join("rootfs");
-        if rootfs.exists() {
-            cmd::run(privileged("rm").arg("-rf").arg(&rootfs))?;
-        }
-        // dpkg settings of the build, read by every dpkg run inside the
-        // rootfs: no fsync per file (the rootfs is thrown away if the build
-        // fails) and no manual pages or translations (nothing reads them).
-        cmd::run(privileged("sh").arg("-c").arg(
+    timed(
+        &format!("base image {tag} (debootstrap {SUITE} from {mirror})"),
+        || {
+            let debootstrap = cmd::ensure_apt("debootstrap", &["debootstrap"])?;
+            let rootfs = work.join("rootfs");
+            if rootfs.exists() {
+                cmd::run(privileged("rm").arg("-rf").arg(&rootfs))?;
+            }
+            // dpkg settings of the build, read by every dpkg run inside the
+            // rootfs: no fsync per file (the rootfs is thrown away if the build
+            // fails) and no manual pages or translations (nothing reads them).
+            cmd::run(privileged("sh").arg("-c").arg(
             "mkdir -p \"$1\"/etc/dpkg/dpkg.cfg.d && printf '%s\\n' \
              force-unsafe-io 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/info/*' \
              'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > \"$1\"/etc/dpkg/dpkg.cfg.d/01-userhub-build",
         ).arg("sh").arg(&rootfs))?;
-        // The downloaded packages outlive the rootfs: a rebuild after a
-        // recipe change fetches only what changed.
-        let debs = work.join("debs");
-        fs::create_dir_all(&debs)?;
-        let log_path = work.join("debootstrap.log");
-        let log = fs::File::create(&log_path)?;
-        eprintln!("infra: debootstrap log: {}", log_path.display());
-        let status = privileged(&debootstrap.to_string_lossy())
-            .args(["--variant=minbase", "--merged-usr"])
-            .arg(format!("--cache-dir={}", debs.display()))
-            .arg(format!("--include={}", BASE_PACKAGES.join(",")))
-            .arg(SUITE)
-            .arg(&rootfs)
-            .arg(&mirror)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .status()
-            .context("starting debootstrap")?;
-        if !status.success() {
-            let mut tail = String::new();
-            fs::File::open(&log_path)?.read_to_string(&mut tail)?;
-            let lines: Vec<&str> = tail.lines().collect();
-            bail!(
-                "debootstrap failed ({status}):\n{}",
-                lines[lines.len().saturating_sub(25)..].join("\n")
-            );
-        }
-        // Package caches are dead weight in the image; the image's dpkg
-        // goes back to Debian's defaults.
-        cmd::run(privileged("sh").arg("-c").arg(
+            // The downloaded packages outlive the rootfs: a rebuild after a
+            // recipe change fetches only what changed.
+            let debs = work.join("debs");
+            fs::create_dir_all(&debs)?;
+            let log_path = work.join("debootstrap.log");
+            let log = fs::File::create(&log_path)?;
+            eprintln!("infra: debootstrap log: {}", log_path.display());
+            let status = privileged(&debootstrap.to_string_lossy())
+                .args(["--variant=minbase", "--merged-usr"])
+                .arg(format!("--cache-dir={}", debs.display()))
+                .arg(format!("--include={}", BASE_PACKAGES.join(",")))
+                .arg(SUITE)
+                .arg(&rootfs)
+                .arg(&mirror)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .status()
+                .context("starting debootstrap")?;
+            if !status.success() {
+                let mut tail = String::new();
+                fs::File::open(&log_path)?.read_to_string(&mut tail)?;
+                let lines: Vec<&str> = tail.lines().collect();
+                bail!(
+                    "debootstrap failed ({status}):\n{}",
+                    lines[lines.len().saturating_sub(25)..].join("\n")
+                );
+            }
+            // Package caches are dead weight in the image; the image's dpkg
+            // goes back to Debian's defaults.
+            cmd::run(privileged("sh").arg("-c").arg(
             "rm -rf \"$1\"/var/cache/apt/archives/*.deb \"$1\"/var/lib/apt/lists/* \"$1\"/var/log/*.log \
              \"$1\"/etc/dpkg/dpkg.cfg.d/01-userhub-build",
         ).arg("sh").arg(&rootfs))?;
-        let mut tar = privileged("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .args(["-c", "."])
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("starting tar")?;
-        let mut import = Command::new("docker");
-        import.arg("import");
-        for change in IMAGE_CHANGES {
-            import.args(["--change", change]);
-        }
-        import.args(["-", &tag]);
-        let tar_out = tar.stdout.take().context("tar stdout")?;
-        let imported = import
-            .stdin(tar_out)
-            .output()
-            .context("starting docker import")?;
-        let tar_status = tar.wait()?;
-        ensure!(tar_status.success(), "tar of the rootfs failed: {tar_status}");
-        ensure!(
-            imported.status.success(),
-            "docker import failed: {}",
-            String::from_utf8_lossy(&imported.stderr)
-        );
-        cmd::run(privileged("rm").arg("-rf").arg(&rootfs))?;
-        Ok(())
-    })?;
+            let mut tar = privileged("tar")
+                .arg("-C")
+                .arg(&rootfs)
+                .args(["-c", "."])
+                .stdout(Stdio::piped())
+                .spawn()
+                .context("starting tar")?;
+            let mut import = Command::new("docker");
+            import.arg("import");
+            for change in IMAGE_CHANGES {
+                import.args(["--change", change]);
+            }
+            import.args(["-", &tag]);
+            let tar_out = tar.stdout.take().context("tar stdout")?;
+            let imported = import
+                .stdin(tar_out)
+                .output()
+                .context("starting docker import")?;
+            let tar_status = tar.wait()?;
+            ensure!(
+                tar_status.success(),
+                "tar of the rootfs failed: {tar_status}"
+            );
+            ensure!(
+                imported.status.success(),
+                "docker import failed: {}",
+                String::from_utf8_lossy(&imported.stderr)
+            );
+            cmd::run(privileged("rm").arg("-rf").arg(&rootfs))?;
+            Ok(())
+        },
+    )?;
     Ok(tag)
 }
 
@@ -644,7 +675,9 @@ fn mirror_in(text: &str, suite: &str) -> Option<String> {
         if words.next() != Some("deb") {
             continue;
         }
-        let rest: Vec<&str> = words.filter(|w| !w.starts_with('[') && !w.ends_with(']')).collect();
+        let rest: Vec<&str> = words
+            .filter(|w| !w.starts_with('[') && !w.ends_with(']'))
+            .collect();
         if let [uri, line_suite, ..] = rest.as_slice()
             && *line_suite == suite
         {
@@ -660,7 +693,8 @@ fn mirror_in(text: &str, suite: &str) -> Option<String> {
                     .map(str::trim)
             })
         };
-        let (Some(types), Some(uris), Some(suites)) = (field("Types"), field("URIs"), field("Suites"))
+        let (Some(types), Some(uris), Some(suites)) =
+            (field("Types"), field("URIs"), field("Suites"))
         else {
             continue;
         };
@@ -725,7 +759,11 @@ mod tests {
         let ansible = ansible_dir();
         let mut scenarios = vec![ansible.join("molecule/platform/molecule.yml")];
         for role in fs::read_dir(ansible.join("roles")).expect("roles") {
-            scenarios.push(role.expect("role").path().join("molecule/default/molecule.yml"));
+            scenarios.push(
+                role.expect("role")
+                    .path()
+                    .join("molecule/default/molecule.yml"),
+            );
         }
         for scenario in scenarios {
             let text = fs::read_to_string(&scenario).expect("molecule.yml");
@@ -754,7 +792,14 @@ mod tests {
     fn every_role_has_a_molecule_scenario_and_playbooks() {
         let playbooks = playbooks().expect("playbooks");
         assert!(playbooks.iter().any(|p| p.ends_with("site.yml")));
-        for role in ["common", "hardening", "loadbalancer", "k3s", "node_exporter", "postgresql"] {
+        for role in [
+            "common",
+            "hardening",
+            "loadbalancer",
+            "k3s",
+            "node_exporter",
+            "postgresql",
+        ] {
             assert!(
                 playbooks
                     .iter()

@@ -80,7 +80,9 @@ pub fn run(args: &[String]) -> Result<()> {
         match arg.as_str() {
             "--update" => update_generated = true,
             "--update-snapshots" => update_snapshots = true,
-            other => bail!("k8s: unknown argument {other:?} (expected --update, --update-snapshots)"),
+            other => {
+                bail!("k8s: unknown argument {other:?} (expected --update, --update-snapshots)")
+            }
         }
     }
     let root = repo_root();
@@ -91,9 +93,10 @@ pub fn run(args: &[String]) -> Result<()> {
         generated_files(&root, update_generated)
     })?;
     let venv = crate::cmd::timed("k8s: python tools", || ensure_venv(&root))?;
-    let classes = crate::cmd::timed("k8s: helm lint, schema, render, snapshots, bad values", || {
-        helm_check(&root, &venv, &out, update_snapshots)
-    })?;
+    let classes = crate::cmd::timed(
+        "k8s: helm lint, schema, render, snapshots, bad values",
+        || helm_check(&root, &venv, &out, update_snapshots),
+    )?;
     crate::cmd::timed("k8s: kubernetes-validate --strict", || {
         kubernetes_validate(&venv, &classes)
     })?;
@@ -172,21 +175,25 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
     }
     let pip = |args: &[&str]| {
         let mut command = Command::new(venv.join("bin/pip"));
-        command.args(["install", "--quiet", "--disable-pip-version-check", "--no-input"]);
+        command.args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+        ]);
         command.args(args);
         command
     };
     let lock_path = root.join(LOCK);
     let lock_arg = lock_path.to_string_lossy();
-    let with_uv = cmd::run(&mut pip(&[UV]))
-        .and_then(|()| {
-            cmd::run(
-                Command::new(venv.join("bin/uv"))
-                    .args(["pip", "install", "--quiet", "--no-deps", "--python"])
-                    .arg(&python)
-                    .args(["-r", &lock_arg]),
-            )
-        });
+    let with_uv = cmd::run(&mut pip(&[UV])).and_then(|()| {
+        cmd::run(
+            Command::new(venv.join("bin/uv"))
+                .args(["pip", "install", "--quiet", "--no-deps", "--python"])
+                .arg(&python)
+                .args(["-r", &lock_arg]),
+        )
+    });
     if let Err(error) = with_uv {
         eprintln!("k8s: uv failed ({error:#}); installing with pip");
         cmd::run(&mut pip(&["--no-deps", "-r", &lock_arg]))?;
@@ -245,8 +252,8 @@ fn custom_resources(root: &Path, venv: &Path, out: &Path, classes: &Classes) -> 
     let mut refused = std::collections::BTreeSet::new();
     for path in fixtures {
         let text = fs::read_to_string(&path)?;
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text)
-            .with_context(|| format!("parsing {}", path.display()))?;
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         let schema = schema_for(&doc).with_context(|| format!("{}", path.display()))?;
         ensure!(
             root.join(&schema).is_file(),

@@ -111,7 +111,10 @@ pub fn run(args: &[String]) -> Result<()> {
             "actions pinned by SHA, least-privilege permissions, concurrency",
             workflow_policy,
         ),
-        ("releases are gated on a successful ci run", release_gated_on_ci),
+        (
+            "releases are gated on a successful ci run",
+            release_gated_on_ci,
+        ),
         (
             "GitHub and GitLab push the same release tags",
             release_tags_agree,
@@ -186,7 +189,8 @@ fn dockerfile_parity(root: &Path) -> Result<()> {
     // .git is not in the build context: the commit must come in as a build
     // argument, or userhub_build_info says git_commit="unknown".
     ensure!(
-        canonical.contains("ARG REVISION") && canonical.contains("USERHUB_GIT_COMMIT=\"${REVISION}\" cargo build"),
+        canonical.contains("ARG REVISION")
+            && canonical.contains("USERHUB_GIT_COMMIT=\"${REVISION}\" cargo build"),
         "the canonical Dockerfile's build stage must pass its REVISION build argument to cargo as USERHUB_GIT_COMMIT"
     );
     Ok(())
@@ -366,10 +370,14 @@ fn compose_structure(root: &Path) -> Result<()> {
     }
     // Every variable given to a Userhub service is one Userhub reads (each
     // is documented in docs/); anything else is dead configuration.
-    let docs: String = ["docs/configuration.md", "docs/observability.md", "docs/ui.md"]
-        .iter()
-        .map(|f| fs::read_to_string(root.join(f)).unwrap_or_default())
-        .collect();
+    let docs: String = [
+        "docs/configuration.md",
+        "docs/observability.md",
+        "docs/ui.md",
+    ]
+    .iter()
+    .map(|f| fs::read_to_string(root.join(f)).unwrap_or_default())
+    .collect();
     for name in ["migrate", "api", "web"] {
         for key in services[name]["environment"]
             .as_mapping()
@@ -651,13 +659,20 @@ fn release_gated_on_ci(root: &Path) -> Result<()> {
     let ci_name = ci["name"].as_str().context("ci.yml has no name")?;
     let release = load_yaml(&root.join(".github/workflows/release.yml"))?;
     let on = &release["on"];
-    ensure!(on.get("push").is_none(), "release.yml must not run on push: CI may not have passed");
+    ensure!(
+        on.get("push").is_none(),
+        "release.yml must not run on push: CI may not have passed"
+    );
     let run = &on["workflow_run"];
     ensure!(
-        run["workflows"].as_sequence().is_some_and(|w| w.iter().any(|n| n.as_str() == Some(ci_name))),
+        run["workflows"]
+            .as_sequence()
+            .is_some_and(|w| w.iter().any(|n| n.as_str() == Some(ci_name))),
         "release.yml must be triggered by workflow_run of `{ci_name}`"
     );
-    let jobs = release["jobs"].as_mapping().context("release.yml has no jobs")?;
+    let jobs = release["jobs"]
+        .as_mapping()
+        .context("release.yml has no jobs")?;
     let gate = jobs
         .iter()
         .find(|(_, job)| {
@@ -671,7 +686,10 @@ fn release_gated_on_ci(root: &Path) -> Result<()> {
     let needs = |job: &Value| -> Vec<String> {
         match &job["needs"] {
             Value::String(one) => vec![one.clone()],
-            Value::Sequence(list) => list.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect(),
+            Value::Sequence(list) => list
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect(),
             _ => Vec::new(),
         }
     };
@@ -694,7 +712,10 @@ fn release_gated_on_ci(root: &Path) -> Result<()> {
                 frontier.extend(needs(job));
             }
         }
-        ensure!(gated, "release.yml job {name} does not depend on the CI gate {gate}");
+        ensure!(
+            gated,
+            "release.yml job {name} does not depend on the CI gate {gate}"
+        );
     }
     Ok(())
 }
@@ -841,7 +862,10 @@ mod tests {
 
     #[test]
     fn reads_the_stated_memory_total() {
-        assert_eq!(stated_memory_total("# x. Memory limits add up to 1408 MiB (checked)."), Some(1408));
+        assert_eq!(
+            stated_memory_total("# x. Memory limits add up to 1408 MiB (checked)."),
+            Some(1408)
+        );
         assert_eq!(stated_memory_total("# nothing"), None);
     }
 
@@ -872,7 +896,8 @@ mod tests {
 
     #[test]
     fn the_repository_dispatcher_has_the_delivery_commands() {
-        let main_rs = fs::read_to_string(repo_root().join("crates/xtask/src/main.rs")).expect("main.rs");
+        let main_rs =
+            fs::read_to_string(repo_root().join("crates/xtask/src/main.rs")).expect("main.rs");
         let known = dispatcher_commands(&main_rs);
         for name in ["image", "lint_delivery", "commit_lint"] {
             assert!(known.contains(name), "{name} missing from {known:?}");

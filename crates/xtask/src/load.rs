@@ -54,7 +54,11 @@ fn parse(args: &[String]) -> Result<Options> {
                 let Some((scenario, planned)) = SCENARIOS.iter().find(|(s, _)| *s == name) else {
                     bail!(
                         "unknown load argument `{name}`; scenarios: {}",
-                        SCENARIOS.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+                        SCENARIOS
+                            .iter()
+                            .map(|(s, _)| *s)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     );
                 };
                 options.scenario = scenario;
@@ -79,14 +83,21 @@ pub fn run(args: &[String]) -> Result<()> {
     let postgres = cmd::timed("start PostgreSQL", || {
         TestPostgres::start().context("PostgreSQL for the load test could not be started")
     })?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let database_url = runtime.block_on(create_database(&postgres.admin_url()))?;
 
     let stack = cmd::timed("start 2 api replicas, web, HAProxy", || {
-        stack::Stack::start(&stack::Options::new(&binary, database_url, 2, true), work.path())
+        stack::Stack::start(
+            &stack::Options::new(&binary, database_url, 2, true),
+            work.path(),
+        )
     })?;
 
-    let out_dir = cmd::workspace_root().join("target/load").join(options.scenario);
+    let out_dir = cmd::workspace_root()
+        .join("target/load")
+        .join(options.scenario);
     std::fs::create_dir_all(&out_dir)?;
     let html = out_dir.join(format!("{}.html", options.scenario));
     let files = k6::Files::in_dir(&out_dir, "k6", Some(html.clone()));
@@ -143,9 +154,8 @@ pub fn run(args: &[String]) -> Result<()> {
         row.note = point.clone();
     }
     if options.scenario == "soak" {
-        row.note = format!(
-            "API RSS start → end (KiB): {rss_before:?} → {rss_after:?}; peak {rss_peak:?}"
-        );
+        row.note =
+            format!("API RSS start → end (KiB): {rss_before:?} → {rss_after:?}; peak {rss_peak:?}");
     } else if row.note.is_empty() {
         row.note = format!(
             "peak RSS: API {} MiB, web {} MiB",
@@ -155,19 +165,35 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     row.note = format!("{}; load average at start {load_average}", row.note);
     let line = row.markdown();
-    println!("\n| scenario | date | commit | binary | duration | requests | req/s | failed | p50 ms | p95 ms | p99 ms | max ms | SLO thresholds | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n{line}");
+    println!(
+        "\n| scenario | date | commit | binary | duration | requests | req/s | failed | p50 ms | p95 ms | p99 ms | max ms | SLO thresholds | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n{line}"
+    );
     if options.record {
         let docs = cmd::workspace_root().join("docs");
         std::fs::create_dir_all(docs.join("load"))?;
         if html.is_file() {
-            std::fs::copy(&html, docs.join("load").join(format!("{}.html", options.scenario)))?;
+            std::fs::copy(
+                &html,
+                docs.join("load").join(format!("{}.html", options.scenario)),
+            )?;
         }
         update_table(&docs.join("load.md"), options.scenario, &line)?;
-        println!("load: recorded in docs/load.md and docs/load/{}.html", options.scenario);
+        println!(
+            "load: recorded in docs/load.md and docs/load/{}.html",
+            options.scenario
+        );
     }
-    println!("load: {} took {:.0} s in all", options.scenario, started.elapsed().as_secs_f64());
+    println!(
+        "load: {} took {:.0} s in all",
+        options.scenario,
+        started.elapsed().as_secs_f64()
+    );
     if options.scenario != "stress" && !thresholds.is_empty() {
-        bail!("SLO thresholds crossed in `{}`: {}", options.scenario, thresholds.join(", "));
+        bail!(
+            "SLO thresholds crossed in `{}`: {}",
+            options.scenario,
+            thresholds.join(", ")
+        );
     }
     if code == 99 && options.scenario != "stress" {
         bail!("k6 reported crossed thresholds (exit 99)");
@@ -204,7 +230,10 @@ fn break_point(samples: &[k6::Sample]) -> String {
     };
     let mut windows: std::collections::BTreeMap<i64, Vec<&k6::Sample>> = Default::default();
     for sample in samples {
-        windows.entry((sample.at_ms - start) / 10_000).or_default().push(sample);
+        windows
+            .entry((sample.at_ms - start) / 10_000)
+            .or_default()
+            .push(sample);
     }
     let mut last_good: Option<(i64, f64, f64)> = None;
     // The first window is warm-up (connections, the first logins); k6
@@ -217,7 +246,13 @@ fn break_point(samples: &[k6::Sample]) -> String {
         let rate = list.len() as f64 / 10.0;
         if p99 > 500.0 || failed > 0.001 {
             let good = last_good
-                .map(|(w, r, p)| format!("; last window within the SLOs: {}–{} s, {r:.0} req/s, p99 {p:.0} ms", w * 10, w * 10 + 10))
+                .map(|(w, r, p)| {
+                    format!(
+                        "; last window within the SLOs: {}–{} s, {r:.0} req/s, p99 {p:.0} ms",
+                        w * 10,
+                        w * 10 + 10
+                    )
+                })
                 .unwrap_or_default();
             return format!(
                 "SLO broke at {}–{} s: {rate:.0} req/s answered, p99 {p99:.0} ms, {:.2} % failed{good}",
@@ -229,7 +264,9 @@ fn break_point(samples: &[k6::Sample]) -> String {
         last_good = Some((*window, rate, p99));
     }
     match last_good {
-        Some((_, rate, p99)) => format!("held the SLOs to the end of the ramp: last window {rate:.0} req/s, p99 {p99:.0} ms"),
+        Some((_, rate, p99)) => format!(
+            "held the SLOs to the end of the ramp: last window {rate:.0} req/s, p99 {p99:.0} ms"
+        ),
         None => "no complete window".into(),
     }
 }
@@ -283,14 +320,15 @@ const END: &str = "<!-- load-results:end -->";
 
 /// Replace (or add) the scenario's row in the results table of docs/load.md.
 fn update_table(path: &PathBuf, scenario: &str, line: &str) -> Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
         bail!("{} lacks the {START} … {END} markers", path.display());
     };
     let inner = &text[start + START.len()..end];
     let mut rows: Vec<String> = inner
         .lines()
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| scenario") )
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| scenario"))
         .map(str::to_owned)
         .collect();
     rows.retain(|r| !r.starts_with(&format!("| {scenario} |")));

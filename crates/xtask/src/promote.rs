@@ -50,7 +50,9 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 fn image_file(root: &Path, env: &str) -> std::path::PathBuf {
-    root.join("deploy/environments").join(env).join("image.yaml")
+    root.join("deploy/environments")
+        .join(env)
+        .join("image.yaml")
 }
 
 /// The digest an environment runs, if it is pinned.

@@ -23,7 +23,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str = "schemathesis (all checks) against the OpenAPI document, on SQLite and PostgreSQL";
+pub const ABOUT: &str =
+    "schemathesis (all checks) against the OpenAPI document, on SQLite and PostgreSQL";
 
 const REQUIREMENTS: &str = "crates/xtask/schemathesis/requirements.txt";
 /// Which checks are narrowed for which operations, and why.
@@ -72,7 +73,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 budget.max_examples = n.parse().context("--max-examples takes a number")?;
             }
             ("--max-time", Some(n)) => {
-                budget.max_time = Duration::from_secs(n.parse().context("--max-time takes seconds")?);
+                budget.max_time =
+                    Duration::from_secs(n.parse().context("--max-time takes seconds")?);
             }
             _ => bail!(
                 "usage: cargo xtask schemathesis [--backend sqlite|postgres] [--max-examples N] [--max-time SECONDS]"
@@ -132,7 +134,6 @@ fn python_has_venv() -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
-
 
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -237,7 +238,10 @@ fn run_backend(
     // Kept alive for the whole run (stopped on drop).
     let mut _cluster = None;
     let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", data.path().join("userhub.db").display()),
+        Backend::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            data.path().join("userhub.db").display()
+        ),
         Backend::Postgres => {
             let cluster = userhub_testkit::TestPostgres::start()
                 .context("starting the throwaway PostgreSQL")?;
@@ -300,7 +304,10 @@ fn run_backend(
     );
     drop(server);
     if !status.success() {
-        bail!("schemathesis found failures on {} (see above)", backend.name());
+        bail!(
+            "schemathesis found failures on {} (see above)",
+            backend.name()
+        );
     }
     Ok(())
 }

@@ -126,7 +126,12 @@ pub async fn signup_and_login(
 }
 
 /// Logs `email` in; the access token.
-pub async fn login(client: &reqwest::Client, api: &str, email: &str, password: &str) -> Result<String> {
+pub async fn login(
+    client: &reqwest::Client,
+    api: &str,
+    email: &str,
+    password: &str,
+) -> Result<String> {
     let token: Value = client
         .post(format!("{api}/login/access-token"))
         .form(&[("username", email), ("password", password)])

@@ -25,16 +25,100 @@ const READY_UNDER_VALGRIND: Duration = Duration::from_secs(600);
 
 /// Where the instructions went, by the crate or library that ran them.
 pub const BUCKETS: &[(&str, &[&str])] = &[
-    ("HTTP (hyper, httparse, http)", &["hyper", "httparse", "http::", "<http::", "h2::"]),
-    ("routing and middleware (axum, tower, tower-http)", &["axum", "tower"]),
-    ("JSON (serde_json, serde)", &["serde_json", "serde::", "<serde", "serde_urlencoded"]),
-    ("JWT (jsonwebtoken, HMAC-SHA256, base64)", &["jsonwebtoken", "hmac", "sha2", "ring::", "base64", "digest::"]),
+    (
+        "HTTP (hyper, httparse, http)",
+        &["hyper", "httparse", "http::", "<http::", "h2::"],
+    ),
+    (
+        "routing and middleware (axum, tower, tower-http)",
+        &["axum", "tower"],
+    ),
+    (
+        "JSON (serde_json, serde)",
+        &["serde_json", "serde::", "<serde", "serde_urlencoded"],
+    ),
+    (
+        "JWT (jsonwebtoken, HMAC-SHA256, base64)",
+        &[
+            "jsonwebtoken",
+            "hmac",
+            "sha2",
+            "ring::",
+            "base64",
+            "digest::",
+        ],
+    ),
     ("database driver (sqlx)", &["sqlx"]),
-    ("SQLite engine", &["sqlite3", "libsqlite3", "vdbe", "Vdbe", "btree", "Btree", "pcache", "pager", "Pager", "walFind", "walIndex", "walChecksum", "walTry", "walFrames", "walHash", "walRead", "walWrite"]),
-    ("telemetry (tracing, metrics, OpenTelemetry, access log)", &["tracing", "opentelemetry", "prometheus", "userhub_telemetry", "metrics", "valuable"]),
-    ("async runtime (tokio, futures)", &["tokio", "mio", "futures", "parking_lot"]),
-    ("allocator and memory copies (libc)", &["malloc", "free", "realloc", "calloc", "memcpy", "memmove", "memset", "memcmp", "_int_", "__libc", "tcache", "unlink_chunk", "__memrchr", "strlen", "_mi_", "mi_"]),
-    ("time, ids, formatting (chrono, uuid, core::fmt)", &["chrono", "uuid", "core::fmt", "<core::fmt", "alloc::fmt", "itoa", "ryu"]),
+    (
+        "SQLite engine",
+        &[
+            "sqlite3",
+            "libsqlite3",
+            "vdbe",
+            "Vdbe",
+            "btree",
+            "Btree",
+            "pcache",
+            "pager",
+            "Pager",
+            "walFind",
+            "walIndex",
+            "walChecksum",
+            "walTry",
+            "walFrames",
+            "walHash",
+            "walRead",
+            "walWrite",
+        ],
+    ),
+    (
+        "telemetry (tracing, metrics, OpenTelemetry, access log)",
+        &[
+            "tracing",
+            "opentelemetry",
+            "prometheus",
+            "userhub_telemetry",
+            "metrics",
+            "valuable",
+        ],
+    ),
+    (
+        "async runtime (tokio, futures)",
+        &["tokio", "mio", "futures", "parking_lot"],
+    ),
+    (
+        "allocator and memory copies (libc)",
+        &[
+            "malloc",
+            "free",
+            "realloc",
+            "calloc",
+            "memcpy",
+            "memmove",
+            "memset",
+            "memcmp",
+            "_int_",
+            "__libc",
+            "tcache",
+            "unlink_chunk",
+            "__memrchr",
+            "strlen",
+            "_mi_",
+            "mi_",
+        ],
+    ),
+    (
+        "time, ids, formatting (chrono, uuid, core::fmt)",
+        &[
+            "chrono",
+            "uuid",
+            "core::fmt",
+            "<core::fmt",
+            "alloc::fmt",
+            "itoa",
+            "ryu",
+        ],
+    ),
     ("Userhub", &["userhub"]),
 ];
 
@@ -71,7 +155,10 @@ pub fn profile(
 ) -> Result<CpuProfile> {
     let out_dir = work.join(format!("callgrind-{}", label.replace(' ', "-")));
     std::fs::create_dir_all(&out_dir)?;
-    let out_file = format!("--callgrind-out-file={}/callgrind.out.%p", out_dir.display());
+    let out_file = format!(
+        "--callgrind-out-file={}/callgrind.out.%p",
+        out_dir.display()
+    );
     let log = out_dir.join("server.log");
     let server = Server::start_under(
         &["valgrind", "--tool=callgrind", &out_file],
@@ -94,7 +181,10 @@ pub fn profile(
         rows.push(CpuRow { shape, ..window });
     }
     server.stop()?;
-    Ok(CpuProfile { label: label.to_owned(), rows })
+    Ok(CpuProfile {
+        label: label.to_owned(),
+        rows,
+    })
 }
 
 fn loads(server: &Server, fixture: &Fixture) -> Vec<(&'static str, Load)> {
@@ -134,7 +224,9 @@ fn loads(server: &Server, fixture: &Fixture) -> Vec<(&'static str, Load)> {
                     headers.push(("Content-Type".into(), "application/json".into()));
                     headers
                 },
-                body: Some(r#"{"title":"bench item","description":"created by cargo xtask bench"}"#.into()),
+                body: Some(
+                    r#"{"title":"bench item","description":"created by cargo xtask bench"}"#.into(),
+                ),
                 connections: 1,
             },
         ),
@@ -164,13 +256,21 @@ async fn count(server: &Server, load: &Load, out_dir: &Path) -> Result<CpuRow> {
         .find(|path| !before.contains(path))
         .context("callgrind wrote no dump")?;
     let (total, functions) = annotate(&file)?;
-    ensure!(total > 0, "callgrind counted no instructions in {}", file.display());
+    ensure!(
+        total > 0,
+        "callgrind counted no instructions in {}",
+        file.display()
+    );
     let window = f64::from(REQUESTS + 1);
-    let mut buckets: Vec<(&'static str, f64)> = BUCKETS.iter().map(|(name, _)| (*name, 0.0)).collect();
+    let mut buckets: Vec<(&'static str, f64)> =
+        BUCKETS.iter().map(|(name, _)| (*name, 0.0)).collect();
     let mut other = 0.0;
     for (function, ir) in &functions {
         let share = *ir as f64 / total as f64;
-        match BUCKETS.iter().position(|(_, needles)| needles.iter().any(|n| function.contains(n))) {
+        match BUCKETS
+            .iter()
+            .position(|(_, needles)| needles.iter().any(|n| function.contains(n)))
+        {
             Some(i) => buckets[i].1 += share,
             None => other += share,
         }
@@ -231,7 +331,10 @@ fn finish(child: Child, what: &str) -> Result<()> {
 fn dumps(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("callgrind.out.")))
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("callgrind.out."))
+        })
         .collect())
 }
 
@@ -240,7 +343,8 @@ fn dumps(dir: &Path) -> Result<Vec<PathBuf>> {
 /// thread's outermost frames with their inclusive cost as if it were their
 /// own, so its self costs add up to several times the total.
 fn annotate(file: &Path) -> Result<(u64, Vec<(String, u64)>)> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let (total, functions) = self_costs(&text);
     Ok((total, functions))
 }
@@ -287,13 +391,19 @@ pub fn self_costs(text: &str) -> (u64, Vec<(String, u64)>) {
         if std::mem::take(&mut after_calls) {
             continue;
         }
-        let ir = line.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok());
+        let ir = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse::<u64>().ok());
         if let (Some(function), Some(ir)) = (current, ir) {
             *costs.entry(function).or_default() += ir;
         }
     }
     let total = costs.values().sum();
-    let mut functions: Vec<(String, u64)> = costs.into_iter().map(|(f, ir)| (f.to_owned(), ir)).collect();
+    let mut functions: Vec<(String, u64)> = costs
+        .into_iter()
+        .map(|(f, ir)| (f.to_owned(), ir))
+        .collect();
     functions.sort_by_key(|f| std::cmp::Reverse(f.1));
     (total, functions)
 }
@@ -309,7 +419,11 @@ mod tests {
         assert_eq!(total, 355);
         assert_eq!(
             functions,
-            vec![("work".to_owned(), 300), ("other".to_owned(), 40), ("main".to_owned(), 15)]
+            vec![
+                ("work".to_owned(), 300),
+                ("other".to_owned(), 40),
+                ("main".to_owned(), 15)
+            ]
         );
     }
 }

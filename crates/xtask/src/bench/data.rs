@@ -99,9 +99,17 @@ pub async fn prepare(
         loads: vec![
             get(SHAPES[0], "/items/?limit=20".into(), &fixture.reader_token),
             get(SHAPES[1], "/items/?limit=20".into(), &big_token),
-            get(SHAPES[2], format!("/items/?skip={DEEP_SKIP}&limit=20"), &big_token),
+            get(
+                SHAPES[2],
+                format!("/items/?skip={DEEP_SKIP}&limit=20"),
+                &big_token,
+            ),
             get(SHAPES[3], "/users/?limit=20".into(), &admin_token),
-            get(SHAPES[4], format!("/users/?skip={DEEP_SKIP}&limit=20"), &admin_token),
+            get(
+                SHAPES[4],
+                format!("/users/?skip={DEEP_SKIP}&limit=20"),
+                &admin_token,
+            ),
         ],
     })
 }

@@ -21,7 +21,9 @@ pub fn context(
         quick,
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         commit,
-        nproc: std::thread::available_parallelism().map(usize::from).unwrap_or(0),
+        nproc: std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(0),
         cpu: proc_field("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into()),
         memory: proc_field("/proc/meminfo", "MemTotal")
             .and_then(|kb| kb.trim_end_matches(" kB").trim().parse::<f64>().ok())
@@ -40,11 +42,20 @@ pub fn context(
 /// `HEAD` of the workspace, marked when the work tree has uncommitted changes.
 pub fn commit() -> String {
     let root = cmd::workspace_root();
-    let head = output(Command::new("git").current_dir(&root).args(["rev-parse", "--short=12", "HEAD"]))
+    let head =
+        output(
+            Command::new("git")
+                .current_dir(&root)
+                .args(["rev-parse", "--short=12", "HEAD"]),
+        )
         .unwrap_or_else(|| "unknown".into());
-    let dirty = output(Command::new("git").current_dir(&root).args(["status", "--porcelain", "--untracked-files=no"]))
-        .map(|status| !status.is_empty())
-        .unwrap_or(false);
+    let dirty = output(Command::new("git").current_dir(&root).args([
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+    ]))
+    .map(|status| !status.is_empty())
+    .unwrap_or(false);
     if dirty {
         format!("{head} (with uncommitted changes)")
     } else {
@@ -71,6 +82,11 @@ fn proc_field(path: &str, field: &str) -> Option<String> {
 /// `/proc/loadavg`'s first three fields.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|_| "unknown".into())
 }

@@ -76,7 +76,10 @@ fn parse(args: &[String]) -> Result<Options> {
             "--no-data" => data = false,
             "--no-cpu" => cpu = false,
             "--baseline" => {
-                baseline = Some(PathBuf::from(args.next().context("--baseline needs the path of a userhub binary")?))
+                baseline = Some(PathBuf::from(
+                    args.next()
+                        .context("--baseline needs the path of a userhub binary")?,
+                ))
             }
             other => bail!("unknown bench argument `{other}` (see `cargo xtask help`)"),
         }
@@ -182,8 +185,16 @@ pub fn run(args: &[String]) -> Result<()> {
                 _ => format!("sqlite://{}/data.db?mode=rwc", work.path().display()),
             };
             println!("\n=== {} with a million items", db.label());
-            data_scale(db, &database_url, &binary, work.path(), &plan, &runtime, &mut results)
-                .with_context(|| format!("{} data-scale scenarios", db.label()))?;
+            data_scale(
+                db,
+                &database_url,
+                &binary,
+                work.path(),
+                &plan,
+                &runtime,
+                &mut results,
+            )
+            .with_context(|| format!("{} data-scale scenarios", db.label()))?;
         }
     }
 
@@ -200,7 +211,13 @@ pub fn run(args: &[String]) -> Result<()> {
                 label.replace(' ', "-")
             );
             let profile = cmd::timed(&format!("callgrind profile ({label}, SQLite)"), || {
-                cpu::profile(&format!("{label}, SQLite"), &binary, &url, work.path(), &runtime)
+                cpu::profile(
+                    &format!("{label}, SQLite"),
+                    &binary,
+                    &url,
+                    work.path(),
+                    &runtime,
+                )
             })?;
             results.cpu.push(profile);
         }
@@ -283,7 +300,9 @@ fn run_round(round: &Round<'_>, results: &mut Results) -> Result<()> {
             (Kind::Create, 32) => Some((Statements::Create, &fixture.writer_id)),
             _ => None,
         };
-        if let (Some((statements, user)), Some(pgbench), Db::Postgres) = (statements, round.pgbench, db) {
+        if let (Some((statements, user)), Some(pgbench), Db::Postgres) =
+            (statements, round.pgbench, db)
+        {
             let run = pgbench::Run {
                 database_url: round.database_url,
                 statements,
@@ -297,7 +316,11 @@ fn run_round(round: &Round<'_>, results: &mut Results) -> Result<()> {
                 "pgbench {statements:?} c{}: {tps:.0} tps, PostgreSQL CPU {db_cpu_us:.0} µs per transaction",
                 scenario.connections
             );
-            results.limits.push(Limit { statements, tps, db_cpu_us });
+            results.limits.push(Limit {
+                statements,
+                tps,
+                db_cpu_us,
+            });
         }
     }
     server.stop()
@@ -321,8 +344,9 @@ fn data_scale(
     let loads = runtime.block_on(data::prepare(db, database_url, &server, &fixture, 32))?;
     for round in 0..plan.rounds {
         for (shape, load) in &loads.loads {
-            let measurement = scenarios::measure_loads(std::slice::from_ref(load), &server, plan, work)
-                .with_context(|| format!("data scenario {shape}"))?;
+            let measurement =
+                scenarios::measure_loads(std::slice::from_ref(load), &server, plan, work)
+                    .with_context(|| format!("data scenario {shape}"))?;
             println!(
                 "data round {} {:<44} {:<10} {:>8.1} req/s  p99 {:>8.2} ms  errors {}",
                 round + 1,
@@ -332,7 +356,11 @@ fn data_scale(
                 measurement.wrk.p99_us / 1000.0,
                 measurement.wrk.errors()
             );
-            match results.data.iter_mut().find(|row| row.db == db && row.shape == *shape) {
+            match results
+                .data
+                .iter_mut()
+                .find(|row| row.db == db && row.shape == *shape)
+            {
                 Some(row) => row.rounds.push(measurement),
                 None => results.data.push(DataRow {
                     db,

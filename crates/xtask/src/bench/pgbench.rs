@@ -45,8 +45,7 @@ impl Statements {
 /// `pgbench` beside the PostgreSQL binaries the test kit found.
 pub fn binary() -> Result<PathBuf> {
     use userhub_testkit::postgres::{default_search_dirs, find_bin_dir};
-    let dir = find_bin_dir(&default_search_dirs())
-        .context("finding the PostgreSQL binaries")?;
+    let dir = find_bin_dir(&default_search_dirs()).context("finding the PostgreSQL binaries")?;
     let pgbench = dir.join("pgbench");
     if pgbench.exists() {
         return Ok(pgbench);
@@ -85,7 +84,10 @@ pub fn run(pgbench: &Path, run: Run<'_>, dir: &Path) -> Result<(f64, f64)> {
     let tps = run_once(pgbench, run.database_url, &script, run.clients, run.measure)?;
     let ticks = postgres_cpu_ticks().saturating_sub(before);
     let transactions = (tps * run.measure.as_secs_f64()).max(1.0);
-    Ok((tps, ticks as f64 * 1e6 / CLOCK_TICKS_PER_SECOND / transactions))
+    Ok((
+        tps,
+        ticks as f64 * 1e6 / CLOCK_TICKS_PER_SECOND / transactions,
+    ))
 }
 
 fn run_once(

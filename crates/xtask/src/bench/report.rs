@@ -97,7 +97,11 @@ impl Row {
         median(self.rounds.iter().map(|m| m.db_cpu_us))
     }
     pub fn side_rps(&self) -> Option<f64> {
-        let sides: Vec<f64> = self.rounds.iter().filter_map(|m| m.side.map(|s| s.rps())).collect();
+        let sides: Vec<f64> = self
+            .rounds
+            .iter()
+            .filter_map(|m| m.side.map(|s| s.rps()))
+            .collect();
         (!sides.is_empty()).then(|| median(sides.into_iter()))
     }
 }
@@ -193,7 +197,8 @@ pub fn checks(results: &Results, startup: &Startup, nproc: usize) -> Vec<Check> 
     }
     if let Some(row) = find(rows, Db::Postgres, Kind::Items, 128) {
         checks.push(Check {
-            target: "1. items read, PostgreSQL, 128 connections: zero errors and p99 < 40 ms".into(),
+            target: "1. items read, PostgreSQL, 128 connections: zero errors and p99 < 40 ms"
+                .into(),
             measured: format!("{} errors, p99 {:.2} ms", row.errors(), row.p99_ms()),
             pass: row.errors() == 0 && row.p99_ms() < 40.0,
         });
@@ -201,7 +206,11 @@ pub fn checks(results: &Results, startup: &Startup, nproc: usize) -> Vec<Check> 
     if let Some(row) = find(rows, Db::Postgres, Kind::Create, 32) {
         let (measured, pass) = match limit(results, Statements::Create) {
             Some(tps) => (
-                format!("{:.0} req/s = {:.0} % of pgbench's {tps:.0}/s", row.rps(), 100.0 * row.rps() / tps),
+                format!(
+                    "{:.0} req/s = {:.0} % of pgbench's {tps:.0}/s",
+                    row.rps(),
+                    100.0 * row.rps() / tps
+                ),
                 row.rps() >= 0.6 * tps,
             ),
             None => (format!("{:.0} req/s (pgbench not run)", row.rps()), false),
@@ -233,7 +242,12 @@ pub fn checks(results: &Results, startup: &Startup, nproc: usize) -> Vec<Check> 
             for row in data.iter().filter(|r| r.shape != SHAPES[0]) {
                 let ratio = row.p99_ms() / base.p99_ms();
                 checks.push(Check {
-                    target: format!("4. flat with data, {}: {} p99 ≤ 2× {}", db.label(), row.shape, SHAPES[0]),
+                    target: format!(
+                        "4. flat with data, {}: {} p99 ≤ 2× {}",
+                        db.label(),
+                        row.shape,
+                        SHAPES[0]
+                    ),
                     measured: format!(
                         "p99 {:.2} ms vs {:.2} ms ({ratio:.2}×), {} errors",
                         row.p99_ms(),
@@ -275,7 +289,10 @@ pub fn checks(results: &Results, startup: &Startup, nproc: usize) -> Vec<Check> 
             find(rows, db, Kind::ItemsDuringLogins, 32),
         ) {
             checks.push(Check {
-                target: format!("6. items read p99 while 8 clients log in, {}: ≤ 1.5× quiet p99", db.label()),
+                target: format!(
+                    "6. items read p99 while 8 clients log in, {}: ≤ 1.5× quiet p99",
+                    db.label()
+                ),
                 measured: format!(
                     "{:.2} ms vs quiet {:.2} ms ({:.2}×)",
                     busy.p99_ms(),
@@ -333,7 +350,11 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
     let _ = writeln!(out, "| memory | {} |", ctx.memory);
     let _ = writeln!(out, "| kernel | {} |", ctx.kernel);
     let _ = writeln!(out, "| toolchain | {} |", ctx.rustc);
-    let _ = writeln!(out, "| load generator | {} (same machine, loopback) |", ctx.wrk);
+    let _ = writeln!(
+        out,
+        "| load generator | {} (same machine, loopback) |",
+        ctx.wrk
+    );
     let _ = writeln!(
         out,
         "| load average (1/5/15 min) | before: {}; after: {} (other work on the machine competes for the same CPUs) |",
@@ -346,7 +367,11 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
         plan.measure.as_secs(),
         plan.rounds
     );
-    let _ = writeln!(out, "| bench wall time | {:.1} min |\n", ctx.total.as_secs_f64() / 60.0);
+    let _ = writeln!(
+        out,
+        "| bench wall time | {:.1} min |\n",
+        ctx.total.as_secs_f64() / 60.0
+    );
 
     let _ = writeln!(out, "## Targets\n");
     let _ = writeln!(out, "| target | measured | result |\n|---|---|---|");
@@ -390,15 +415,38 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
 
     if !results.limits.is_empty() {
         let _ = writeln!(out, "\n## The database's own limit (pgbench)\n");
-        let _ = writeln!(out, "`pgbench -M prepared -c 32 -j 2` runs exactly the statements one request sends (the token's user by id, then the page with its count, or the insert), on the same PostgreSQL server and rows, right after the API load of the same round.\n");
-        let _ = writeln!(out, "| statements | rounds | median tps | API req/s (median) | API / pgbench | PostgreSQL CPU µs per pgbench transaction | per API request |\n|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "`pgbench -M prepared -c 32 -j 2` runs exactly the statements one request sends (the token's user by id, then the page with its count, or the insert), on the same PostgreSQL server and rows, right after the API load of the same round.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| statements | rounds | median tps | API req/s (median) | API / pgbench | PostgreSQL CPU µs per pgbench transaction | per API request |\n|---|---:|---:|---:|---:|---:|---:|"
+        );
         for (statements, kind, label) in [
-            (Statements::ItemsRead, Kind::Items, "user by id + items page with count"),
+            (
+                Statements::ItemsRead,
+                Kind::Items,
+                "user by id + items page with count",
+            ),
             (Statements::Create, Kind::Create, "user by id + item insert"),
         ] {
-            if let (Some(tps), Some(row)) = (limit(results, statements), find(rows, Db::Postgres, kind, 32)) {
-                let n = results.limits.iter().filter(|l| l.statements == statements).count();
-                let db_cpu = median(results.limits.iter().filter(|l| l.statements == statements).map(|l| l.db_cpu_us));
+            if let (Some(tps), Some(row)) = (
+                limit(results, statements),
+                find(rows, Db::Postgres, kind, 32),
+            ) {
+                let n = results
+                    .limits
+                    .iter()
+                    .filter(|l| l.statements == statements)
+                    .count();
+                let db_cpu = median(
+                    results
+                        .limits
+                        .iter()
+                        .filter(|l| l.statements == statements)
+                        .map(|l| l.db_cpu_us),
+                );
                 let _ = writeln!(
                     out,
                     "| {label} | {n} | {tps:.0} | {:.0} | {:.0} % | {db_cpu:.0} | {:.0} |",
@@ -412,21 +460,45 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
 
     if !results.data.is_empty() {
         let _ = writeln!(out, "\n## Flat with data\n");
-        let _ = writeln!(out, "A fresh database per backend holding 1,000,000 items (one owner with 100,000, 8,999 owners with 100, the bench reader with 100) and 100,101 users, written with SQL; pages of 20 read through the API at 32 connections.\n");
-        let _ = writeln!(out, "| page | database | req/s | p99 ms | p99 / first row | errors |\n|---|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "A fresh database per backend holding 1,000,000 items (one owner with 100,000, 8,999 owners with 100, the bench reader with 100) and 100,101 users, written with SQL; pages of 20 read through the API at 32 connections.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| page | database | req/s | p99 ms | p99 / first row | errors |\n|---|---|---:|---:|---:|---:|"
+        );
         for db in [Db::Postgres, Db::Sqlite] {
-            let base = results.data.iter().find(|r| r.db == db && r.shape == SHAPES[0]);
+            let base = results
+                .data
+                .iter()
+                .find(|r| r.db == db && r.shape == SHAPES[0]);
             for row in results.data.iter().filter(|r| r.db == db) {
                 let ratio = base.map_or(f64::NAN, |b| row.p99_ms() / b.p99_ms());
-                let _ = writeln!(out, "| {} | {} | {} | {:.2} | {ratio:.2}× | {} |", row.shape, db.label(), rate(row.rps()), row.p99_ms(), row.errors());
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {:.2} | {ratio:.2}× | {} |",
+                    row.shape,
+                    db.label(),
+                    rate(row.rps()),
+                    row.p99_ms(),
+                    row.errors()
+                );
             }
         }
     }
 
     if !results.cpu.is_empty() {
         let _ = writeln!(out, "\n## CPU per request (callgrind)\n");
-        let _ = writeln!(out, "Instructions the server executed per request (all threads; SQLite's engine runs in the process and is included), counted by `valgrind --tool=callgrind` over {} sequential keep-alive requests after 30 warm-up requests. Repeatable to within a fraction of a percent, whatever else the machine is doing.\n", REQUESTS + 1);
-        let _ = writeln!(out, "| build | request | instructions / request | largest shares (self cost, by the code that ran) |\n|---|---|---:|---|");
+        let _ = writeln!(
+            out,
+            "Instructions the server executed per request (all threads; SQLite's engine runs in the process and is included), counted by `valgrind --tool=callgrind` over {} sequential keep-alive requests after 30 warm-up requests. Repeatable to within a fraction of a percent, whatever else the machine is doing.\n",
+            REQUESTS + 1
+        );
+        let _ = writeln!(
+            out,
+            "| build | request | instructions / request | largest shares (self cost, by the code that ran) |\n|---|---|---:|---|"
+        );
         for profile in &results.cpu {
             for row in &profile.rows {
                 let shares: Vec<String> = row
@@ -435,18 +507,35 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
                     .filter(|(_, share)| *share >= 0.03)
                     .map(|(bucket, share)| format!("{bucket} {:.0} %", share * 100.0))
                     .collect();
-                let _ = writeln!(out, "| {} | {} | {:.0} | {} |", profile.label, row.shape, row.instructions_per_request, shares.join("; "));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.0} | {} |",
+                    profile.label,
+                    row.shape,
+                    row.instructions_per_request,
+                    shares.join("; ")
+                );
             }
         }
         if let (Some(now), Some(base)) = (
-            results.cpu.iter().find(|p| p.label.starts_with("this commit")),
+            results
+                .cpu
+                .iter()
+                .find(|p| p.label.starts_with("this commit")),
             results.cpu.iter().find(|p| p.label.starts_with("baseline")),
         ) {
-            let _ = writeln!(out, "\nBefore and after (`--baseline`: the build this work started from, profiled in the same run):\n");
-            let _ = writeln!(out, "| request | baseline instructions | this commit | change |\n|---|---:|---:|---:|");
+            let _ = writeln!(
+                out,
+                "\nBefore and after (`--baseline`: the build this work started from, profiled in the same run):\n"
+            );
+            let _ = writeln!(
+                out,
+                "| request | baseline instructions | this commit | change |\n|---|---:|---:|---:|"
+            );
             for row in &now.rows {
                 if let Some(before) = base.rows.iter().find(|r| r.shape == row.shape) {
-                    let change = 100.0 * (row.instructions_per_request / before.instructions_per_request - 1.0);
+                    let change = 100.0
+                        * (row.instructions_per_request / before.instructions_per_request - 1.0);
                     let _ = writeln!(
                         out,
                         "| {} | {:.0} | {:.0} | {change:+.0} % |",
@@ -456,13 +545,23 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
             }
         }
         for profile in &results.cpu {
-            let _ = writeln!(out, "\nMost expensive functions ({}), self cost as a share of the request:\n", profile.label);
+            let _ = writeln!(
+                out,
+                "\nMost expensive functions ({}), self cost as a share of the request:\n",
+                profile.label
+            );
             for row in &profile.rows {
                 let top: Vec<String> = row
                     .top_functions
                     .iter()
                     .take(5)
-                    .map(|(f, share)| format!("`{}` {:.1} %", f.chars().take(90).collect::<String>(), share * 100.0))
+                    .map(|(f, share)| {
+                        format!(
+                            "`{}` {:.1} %",
+                            f.chars().take(90).collect::<String>(),
+                            share * 100.0
+                        )
+                    })
                     .collect();
                 let _ = writeln!(out, "- {}: {}", row.shape, top.join(", "));
             }
@@ -475,10 +574,16 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
             out,
             "Process spawn until `GET /readyz` answers 200 (polled every 1 ms), `userhub api`.\n"
         );
-        let _ = writeln!(out, "| database file | runs | median ms | min ms | max ms |\n|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "| database file | runs | median ms | min ms | max ms |\n|---|---:|---:|---:|---:|"
+        );
         for (label, runs) in [
             ("new (migrations + first superuser)", &startup.fresh),
-            ("existing (second start on the same file)", &startup.existing),
+            (
+                "existing (second start on the same file)",
+                &startup.existing,
+            ),
         ] {
             let ms: Vec<f64> = runs.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
             let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
@@ -493,7 +598,10 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
     }
 
     let _ = writeln!(out, "\n## Per round\n");
-    let _ = writeln!(out, "| scenario | database | connections | round | req/s | p50 ms | p99 ms | max ms | errors | peak RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| scenario | database | connections | round | req/s | p50 ms | p99 ms | max ms | errors | peak RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for row in rows {
         for (i, m) in row.rounds.iter().enumerate() {
             let _ = writeln!(
@@ -514,12 +622,34 @@ pub fn render(ctx: &Context, results: &Results, startup: &Startup) -> String {
     }
 
     let _ = writeln!(out, "\n## How to read this\n");
-    let _ = writeln!(out, "- Server: `target/release/userhub api` (release build), `ENVIRONMENT=production`, rate limits raised (`USERHUB_IP_BURST=100000000`, `USERHUB_LOGIN_MAX_FAILURES=1000000`) so the limiter does not shape the load. PostgreSQL 15 is a throwaway local cluster (`fsync=off`, `synchronous_commit=off`, `full_page_writes=off`), so write figures are upper bounds for a durable setup; SQLite uses a file in a temporary directory.");
-    let _ = writeln!(out, "- Each round starts a new server on a new database, signs up a reader (100 items) and a writer, checks `GET /items/?limit=20` returns 20 of 100, then runs the scenarios in the order listed. Creates go to the writer, so the reader's listing stays at 100 items.");
-    let _ = writeln!(out, "- req/s, p50, p99 and peak RSS are medians over rounds; errors and requests are summed over the measured periods of all rounds. p50/p99 are wrk's latency percentiles over all requests of the measured period.");
-    let _ = writeln!(out, "- errors = responses with status ≥ 400 plus connect/read/write errors and timeouts (10 s). wrk counts 3xx as success; the routes measured answer 200 directly (checked before each round).");
-    let _ = writeln!(out, "- CPU µs/req: user + system CPU time of the server process (API) and of all PostgreSQL processes over the measured period (`/proc/PID/stat`), divided by the requests answered in it (all loads of the scenario); the capacity model in capacity.md starts from these.");
-    let _ = writeln!(out, "- peak RSS: the server's `VmHWM` (reset through `/proc/PID/clear_refs` before the measured period) and `VmRSS` polled every 20 ms; the larger is reported.");
-    let _ = writeln!(out, "- The load generator runs on the same {}-CPU machine as the server and the database, so it takes CPU time from them; absolute figures are lower than with a separate load host.", ctx.nproc);
+    let _ = writeln!(
+        out,
+        "- Server: `target/release/userhub api` (release build), `ENVIRONMENT=production`, rate limits raised (`USERHUB_IP_BURST=100000000`, `USERHUB_LOGIN_MAX_FAILURES=1000000`) so the limiter does not shape the load. PostgreSQL 15 is a throwaway local cluster (`fsync=off`, `synchronous_commit=off`, `full_page_writes=off`), so write figures are upper bounds for a durable setup; SQLite uses a file in a temporary directory."
+    );
+    let _ = writeln!(
+        out,
+        "- Each round starts a new server on a new database, signs up a reader (100 items) and a writer, checks `GET /items/?limit=20` returns 20 of 100, then runs the scenarios in the order listed. Creates go to the writer, so the reader's listing stays at 100 items."
+    );
+    let _ = writeln!(
+        out,
+        "- req/s, p50, p99 and peak RSS are medians over rounds; errors and requests are summed over the measured periods of all rounds. p50/p99 are wrk's latency percentiles over all requests of the measured period."
+    );
+    let _ = writeln!(
+        out,
+        "- errors = responses with status ≥ 400 plus connect/read/write errors and timeouts (10 s). wrk counts 3xx as success; the routes measured answer 200 directly (checked before each round)."
+    );
+    let _ = writeln!(
+        out,
+        "- CPU µs/req: user + system CPU time of the server process (API) and of all PostgreSQL processes over the measured period (`/proc/PID/stat`), divided by the requests answered in it (all loads of the scenario); the capacity model in capacity.md starts from these."
+    );
+    let _ = writeln!(
+        out,
+        "- peak RSS: the server's `VmHWM` (reset through `/proc/PID/clear_refs` before the measured period) and `VmRSS` polled every 20 ms; the larger is reported."
+    );
+    let _ = writeln!(
+        out,
+        "- The load generator runs on the same {}-CPU machine as the server and the database, so it takes CPU time from them; absolute figures are lower than with a separate load host.",
+        ctx.nproc
+    );
     out
 }

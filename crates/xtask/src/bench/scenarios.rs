@@ -47,12 +47,30 @@ pub const LOGIN_CLIENTS: u32 = 8;
 
 /// In run order; create runs last so it cannot change what the reads see.
 pub const SCENARIOS: &[Scenario] = &[
-    Scenario { kind: Kind::Health, connections: 32 },
-    Scenario { kind: Kind::Items, connections: 32 },
-    Scenario { kind: Kind::Items, connections: 128 },
-    Scenario { kind: Kind::Login, connections: LOGIN_CLIENTS },
-    Scenario { kind: Kind::ItemsDuringLogins, connections: 32 },
-    Scenario { kind: Kind::Create, connections: 32 },
+    Scenario {
+        kind: Kind::Health,
+        connections: 32,
+    },
+    Scenario {
+        kind: Kind::Items,
+        connections: 32,
+    },
+    Scenario {
+        kind: Kind::Items,
+        connections: 128,
+    },
+    Scenario {
+        kind: Kind::Login,
+        connections: LOGIN_CLIENTS,
+    },
+    Scenario {
+        kind: Kind::ItemsDuringLogins,
+        connections: 32,
+    },
+    Scenario {
+        kind: Kind::Create,
+        connections: 32,
+    },
 ];
 
 impl Scenario {
@@ -160,7 +178,9 @@ fn loads(scenario: Scenario, base: &str, fixture: &Fixture) -> Vec<Load> {
                     format!("Bearer {}", fixture.writer_token),
                 ),
             ],
-            body: Some(r#"{"title":"bench item","description":"created by cargo xtask bench"}"#.into()),
+            body: Some(
+                r#"{"title":"bench item","description":"created by cargo xtask bench"}"#.into(),
+            ),
             connections: c,
         }],
     }
@@ -174,12 +194,22 @@ pub fn measure(
     plan: &Plan,
     dir: &Path,
 ) -> Result<Measurement> {
-    measure_loads(&loads(scenario, &server.base_url(), fixture), server, plan, dir)
+    measure_loads(
+        &loads(scenario, &server.base_url(), fixture),
+        server,
+        plan,
+        dir,
+    )
 }
 
 /// Warm up, then measure `loads` against `server`, all at once; the first
 /// load is the one measured, the others run beside it.
-pub fn measure_loads(loads: &[Load], server: &Server, plan: &Plan, dir: &Path) -> Result<Measurement> {
+pub fn measure_loads(
+    loads: &[Load],
+    server: &Server,
+    plan: &Plan,
+    dir: &Path,
+) -> Result<Measurement> {
     run_all(loads, plan.warmup, dir)?;
     let rss = RssWatch::start(server.pid());
     let (api_before, db_before) = (process_cpu_ticks(server.pid()), postgres_cpu_ticks());
@@ -211,12 +241,15 @@ fn process_cpu_ticks(pid: u32) -> u64 {
 /// of the backends that have exited (pgbench's, at the end of its run):
 /// the postmaster reaps them, so their time is in its `cutime`/`cstime`.
 pub fn postgres_cpu_ticks() -> u64 {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres")
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
         })
         .map(|pid| cpu_ticks(pid, true))
         .sum()
@@ -231,11 +264,22 @@ fn cpu_ticks(pid: u32, reaped_children: bool) -> u64 {
     };
     // Fields after the parenthesised command name: state is field 3,
     // utime 14, stime 15, cutime 16 and cstime 17.
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let field = |n: usize| {
+        fields
+            .get(n - 3)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     let own = field(14) + field(15);
-    if reaped_children { own + field(16) + field(17) } else { own }
+    if reaped_children {
+        own + field(16) + field(17)
+    } else {
+        own
+    }
 }
 
 fn run_all(loads: &[Load], duration: Duration, dir: &Path) -> Result<Vec<WrkResult>> {

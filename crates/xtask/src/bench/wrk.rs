@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-
 /// One request shape, replayed on every connection.
 #[derive(Debug, Clone)]
 pub struct Load {
@@ -45,7 +44,11 @@ impl WrkResult {
 
     /// Non-2xx/3xx responses plus socket errors and timeouts.
     pub fn errors(&self) -> u64 {
-        self.status_errors + self.connect_errors + self.read_errors + self.write_errors + self.timeouts
+        self.status_errors
+            + self.connect_errors
+            + self.read_errors
+            + self.write_errors
+            + self.timeouts
     }
 }
 
@@ -85,7 +88,12 @@ pub fn version() -> String {
                 String::from_utf8_lossy(&out.stderr)
             );
             let first = text.lines().next().unwrap_or("wrk");
-            first.split(" Copyright").next().unwrap_or(first).trim().to_owned()
+            first
+                .split(" Copyright")
+                .next()
+                .unwrap_or(first)
+                .trim()
+                .to_owned()
         })
         .unwrap_or_else(|_| "wrk (unknown version)".into())
 }

@@ -22,9 +22,9 @@ use anyhow::{Context, Result};
 
 use super::Ctx;
 use super::report::Target;
-use crate::rig::stack::Stack;
 use crate::livestack::{Monitoring, MonitoringOptions, SlackMessage, is_firing_about};
 use crate::observability::live::TEST_EVALUATION_INTERVAL;
+use crate::rig::stack::Stack;
 
 /// The job whose alerts a drill judges.
 const JOB: &str = "userhub-api";
@@ -90,7 +90,12 @@ impl Alerts {
     /// `UserhubAvailabilityBudgetBurnFast` on the on-call webhook within
     /// its bound of `fault`.
     pub fn expect_budget_burn(&self, fault: Instant) -> Result<Target> {
-        self.expect("UserhubAvailabilityBudgetBurnFast", "oncall", fault, BURN_ALERT_BOUND)
+        self.expect(
+            "UserhubAvailabilityBudgetBurnFast",
+            "oncall",
+            fault,
+            BURN_ALERT_BOUND,
+        )
     }
 
     fn monitoring(&self) -> Result<&Monitoring> {
@@ -100,20 +105,28 @@ impl Alerts {
     /// Waits at most `within` from `fault` (the instant the fault began)
     /// for a firing notification about `alert` of job `userhub-api` on
     /// `receiver`'s Slack webhook, and judges it.
-    pub fn expect(&self, alert: &str, receiver: &str, fault: Instant, within: Duration) -> Result<Target> {
+    pub fn expect(
+        &self,
+        alert: &str,
+        receiver: &str,
+        fault: Instant,
+        within: Duration,
+    ) -> Result<Target> {
         let monitoring = self.monitoring()?;
         let path = monitoring
             .slack_paths
             .get(receiver)
             .with_context(|| format!("receiver {receiver} has no Slack webhook"))?
             .clone();
-        let wanted = |m: &SlackMessage| m.path == path && is_firing_about(m, alert) && m.title().contains(&format!("({JOB})"));
+        let wanted = |m: &SlackMessage| {
+            m.path == path && is_firing_about(m, alert) && m.title().contains(&format!("({JOB})"))
+        };
         let left = within.saturating_sub(fault.elapsed());
-        let found = self.runtime.block_on(
-            monitoring
-                .webhook
-                .wait_for(&format!("for {alert} via {receiver}"), left, wanted),
-        );
+        let found = self.runtime.block_on(monitoring.webhook.wait_for(
+            &format!("for {alert} via {receiver}"),
+            left,
+            wanted,
+        ));
         let measured = match &found {
             Ok(message) => {
                 let after = message
@@ -121,16 +134,26 @@ impl Alerts {
                     .elapsed()
                     .map(|since| fault.elapsed().saturating_sub(since))
                     .unwrap_or_default();
-                format!("“{}” on the {receiver} webhook {:.0} s after the fault", message.title(), after.as_secs_f64())
+                format!(
+                    "“{}” on the {receiver} webhook {:.0} s after the fault",
+                    message.title(),
+                    after.as_secs_f64()
+                )
             }
             Err(error) => {
                 let firing = self.firing().unwrap_or_default();
-                format!("not received within {} s ({error:#}); firing in Prometheus: {firing:?}", within.as_secs())
+                format!(
+                    "not received within {} s ({error:#}); firing in Prometheus: {firing:?}",
+                    within.as_secs()
+                )
             }
         };
         Ok(Target::new(
             &format!("alert {alert}"),
-            &format!("fires and reaches the {receiver} webhook within {} s of the fault", within.as_secs()),
+            &format!(
+                "fires and reaches the {receiver} webhook within {} s of the fault",
+                within.as_secs()
+            ),
             measured,
             found.is_ok(),
         ))
@@ -138,7 +161,9 @@ impl Alerts {
 
     /// Names of the alerts firing in Prometheus now (for the report).
     fn firing(&self) -> Result<Vec<String>> {
-        let alerts = self.runtime.block_on(self.monitoring()?.prometheus.alerts())?;
+        let alerts = self
+            .runtime
+            .block_on(self.monitoring()?.prometheus.alerts())?;
         Ok(alerts
             .into_iter()
             .filter(|a| a.state == "firing")

@@ -23,9 +23,13 @@ const RESTORE_BOUND: Duration = Duration::from_secs(60);
 fn pgbackrest(config: &Path, args: &[&str]) -> Result<String> {
     let binary = tool::ensure_apt("pgbackrest", &["pgbackrest"])?;
     let mut command = pg::as_postgres(&binary);
-    command.arg(format!("--config={}", config.display())).args(args);
+    command
+        .arg(format!("--config={}", config.display()))
+        .args(args);
     let line = crate::cmd::display(&command);
-    let output = command.output().with_context(|| format!("running {line}"))?;
+    let output = command
+        .output()
+        .with_context(|| format!("running {line}"))?;
     if !output.status.success() {
         bail!(
             "{line} failed ({}):\n{}{}",
@@ -42,7 +46,12 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     tool::ensure_apt("pgbackrest", &["pgbackrest"])?;
     let work = ctx.work.clone();
     let repo = work.join("pgbackrest/repo");
-    for dir in ["pgbackrest/repo", "pgbackrest/log", "pgbackrest/lock", "pgbackrest/spool"] {
+    for dir in [
+        "pgbackrest/repo",
+        "pgbackrest/log",
+        "pgbackrest/lock",
+        "pgbackrest/spool",
+    ] {
         std::fs::create_dir_all(work.join(dir))?;
     }
     let config = work.join("pgbackrest/pgbackrest.conf");
@@ -69,7 +78,10 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         ("archive_mode", "on".into()),
         (
             "archive_command",
-            format!("pgbackrest --config={} --stanza={STANZA} archive-push %p", config.display()),
+            format!(
+                "pgbackrest --config={} --stanza={STANZA} archive-push %p",
+                config.display()
+            ),
         ),
         ("archive_timeout", "60".into()),
     ])?;
@@ -93,8 +105,14 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
              FROM generate_series(1, {SEED_ITEMS}) AS g"
         ),
     )?;
-    println!("  seeded {SEED_ITEMS} items in {:.1} s", seeded.elapsed().as_secs_f64());
-    let size = primary.psql("postgres", "SELECT pg_size_pretty(pg_database_size('userhub'))")?;
+    println!(
+        "  seeded {SEED_ITEMS} items in {:.1} s",
+        seeded.elapsed().as_secs_f64()
+    );
+    let size = primary.psql(
+        "postgres",
+        "SELECT pg_size_pretty(pg_database_size('userhub'))",
+    )?;
 
     let before_backup = ctx.pick(3, 2);
     let after_backup = ctx.pick(8, 4);
@@ -102,11 +120,21 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let url = stack.haproxy.url();
     // Long enough for the backup; the drill stops k6's writes by waiting it out.
     let seconds = before_backup + 40 + after_backup + after_instant;
-    let running = ctx.k6("backup-restore", &url, (DRILL_EMAIL, DRILL_PASSWORD), 20, 10, seconds)?;
+    let running = ctx.k6(
+        "backup-restore",
+        &url,
+        (DRILL_EMAIL, DRILL_PASSWORD),
+        20,
+        10,
+        seconds,
+    )?;
     std::thread::sleep(Duration::from_secs(before_backup));
     ctx.event("full backup starts");
     let backup_started = Instant::now();
-    pgbackrest(&config, &[&format!("--stanza={STANZA}"), "--type=full", "backup"])?;
+    pgbackrest(
+        &config,
+        &[&format!("--stanza={STANZA}"), "--type=full", "backup"],
+    )?;
     let backup_took = backup_started.elapsed();
     ctx.event("full backup done");
     std::thread::sleep(Duration::from_secs(after_backup));
@@ -127,7 +155,10 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let dir = work.join("restored");
     std::fs::create_dir_all(dir.join("data"))?;
     pg::chown_postgres(&dir)?;
-    std::fs::set_permissions(dir.join("data"), std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    std::fs::set_permissions(
+        dir.join("data"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )?;
     let restore_started = Instant::now();
     pgbackrest(
         &config,
@@ -154,7 +185,11 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         "api-restored",
         &ctx.binary,
         "api",
-        stack::api_env(&restored.url("userhub"), &crate::delivery::random_hex(32)?, "unused-password-1"),
+        stack::api_env(
+            &restored.url("userhub"),
+            &crate::delivery::random_hex(32)?,
+            "unused-password-1",
+        ),
         &work,
     )?;
     let userhub = Userhub::start(spec)?;
@@ -165,8 +200,16 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         .parse()
         .unwrap_or(0);
 
-    let before: Vec<&str> = acks.iter().filter(|a| a.acked < instant_ms).map(|a| a.ack.as_str()).collect();
-    let after: Vec<&str> = acks.iter().filter(|a| a.sent > instant_ms).map(|a| a.ack.as_str()).collect();
+    let before: Vec<&str> = acks
+        .iter()
+        .filter(|a| a.acked < instant_ms)
+        .map(|a| a.ack.as_str())
+        .collect();
+    let after: Vec<&str> = acks
+        .iter()
+        .filter(|a| a.sent > instant_ms)
+        .map(|a| a.ack.as_str())
+        .collect();
     let missing = before.iter().filter(|id| !stored.contains(**id)).count();
     let present_after = after.iter().filter(|id| stored.contains(**id)).count();
     outcome.targets.push(Target::new(
@@ -193,7 +236,11 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     outcome.targets.push(Target::new(
         "Userhub on the restored cluster",
         "ready and serving",
-        format!("ready in {} ms; {} items of the writer listed", userhub.start_to_ready.as_millis(), stored.len()),
+        format!(
+            "ready in {} ms; {} items of the writer listed",
+            userhub.start_to_ready.as_millis(),
+            stored.len()
+        ),
         true,
     ));
     outcome.details = serde_json::json!({
@@ -217,7 +264,12 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
 fn wait_promoted(cluster: &pg::Cluster) -> Result<()> {
     let start = Instant::now();
     loop {
-        if cluster.psql("postgres", "SELECT pg_is_in_recovery()").ok().as_deref() == Some("f") {
+        if cluster
+            .psql("postgres", "SELECT pg_is_in_recovery()")
+            .ok()
+            .as_deref()
+            == Some("f")
+        {
             return Ok(());
         }
         if start.elapsed() > Duration::from_secs(120) {

@@ -21,7 +21,14 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let mut cluster = pg::Cluster::init(&ctx.work, "pg", &[])?;
     cluster.start()?;
     cluster.psql("postgres", "CREATE DATABASE userhub")?;
-    phase(ctx, "postgres", cluster.url("userhub"), 2, &mut outcome, &mut details)?;
+    phase(
+        ctx,
+        "postgres",
+        cluster.url("userhub"),
+        2,
+        &mut outcome,
+        &mut details,
+    )?;
     cluster.stop("fast")?;
 
     outcome.details = serde_json::Value::Object(details);
@@ -46,15 +53,25 @@ fn phase(
     let running = ctx.k6(label, &url, (DRILL_EMAIL, DRILL_PASSWORD), 30, 10, seconds)?;
 
     // Kill at 1/3 (and, with two replicas, the other one at 2/3), restart at once.
-    let kills = if replicas == 1 { vec![0, 0] } else { vec![0, 1] };
+    let kills = if replicas == 1 {
+        vec![0, 0]
+    } else {
+        vec![0, 1]
+    };
     let mut restarts_ms = Vec::new();
     for (n, replica) in kills.into_iter().enumerate() {
-        std::thread::sleep(Duration::from_secs(seconds / 3).saturating_sub(if n == 0 { Duration::ZERO } else { Duration::from_secs(1) }));
+        std::thread::sleep(Duration::from_secs(seconds / 3).saturating_sub(if n == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(1)
+        }));
         ctx.check_deadline()?;
         let name = stack.api[replica].spec.name.clone();
         ctx.event(format!("kill -9 {name}"));
         stack.api[replica].kill9()?;
-        stack.api[replica].launch().with_context(|| format!("restarting {name}"))?;
+        stack.api[replica]
+            .launch()
+            .with_context(|| format!("restarting {name}"))?;
         restarts_ms.push(stack.api[replica].start_to_ready.as_millis() as u64);
         ctx.event(format!("{name} ready again"));
     }
@@ -67,12 +84,23 @@ fn phase(
         .filter(|a| !stored.contains(&a.ack))
         .map(|a| a.ack.as_str())
         .collect();
-    let last_kill = run.events.iter().filter(|e| e.what.starts_with("kill")).map(|e| e.at_ms).max().unwrap_or(0);
+    let last_kill = run
+        .events
+        .iter()
+        .filter(|e| e.what.starts_with("kill"))
+        .map(|e| e.at_ms)
+        .max()
+        .unwrap_or(0);
     let after = acks.iter().filter(|a| a.sent > last_kill).count();
     outcome.targets.push(Target::new(
         &format!("{label}: acknowledged writes lost"),
         "0",
-        format!("{} of {} acknowledged writes missing ({} rows stored)", lost.len(), acks.len(), stored.len()),
+        format!(
+            "{} of {} acknowledged writes missing ({} rows stored)",
+            lost.len(),
+            acks.len(),
+            stored.len()
+        ),
         lost.is_empty() && !acks.is_empty(),
     ));
     outcome.targets.push(Target::new(

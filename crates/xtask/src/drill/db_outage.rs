@@ -56,7 +56,14 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         "/readyz",
         Duration::from_millis(100),
     );
-    let running = ctx.k6("db-outage", &url, (DRILL_EMAIL, DRILL_PASSWORD), 10, 20, seconds)?;
+    let running = ctx.k6(
+        "db-outage",
+        &url,
+        (DRILL_EMAIL, DRILL_PASSWORD),
+        10,
+        20,
+        seconds,
+    )?;
     std::thread::sleep(Duration::from_secs(3));
     let mut windows = Vec::new();
     let first_fault = Instant::now();
@@ -72,7 +79,13 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         cluster.start()?;
         let up = now_ms();
         ctx.event("PostgreSQL accepting connections");
-        windows.push(Window { mode, stop_issued, down, start_issued, up });
+        windows.push(Window {
+            mode,
+            stop_issued,
+            down,
+            start_issued,
+            up,
+        });
         std::thread::sleep(Duration::from_secs(settle));
     }
     let (run, samples, _acks) = ctx.finish("db-outage", running)?;
@@ -89,7 +102,13 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         let bad: Vec<String> = during
             .iter()
             .filter(|s| !(200..300).contains(&s.status) && s.status != 503)
-            .map(|s| if s.status == 0 { format!("error {}", s.error_code) } else { s.status.to_string() })
+            .map(|s| {
+                if s.status == 0 {
+                    format!("error {}", s.error_code)
+                } else {
+                    s.status.to_string()
+                }
+            })
             .collect();
         let shed = during.iter().filter(|s| s.status == 503).count();
         outcome.targets.push(Target::new(
@@ -112,11 +131,18 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
                     .map(|(at, _, _)| at - w.down)
             })
             .collect::<Vec<_>>();
-        let worst_fail = readyz_fail.iter().map(|d| d.unwrap_or(i64::MAX)).max().unwrap_or(i64::MAX);
+        let worst_fail = readyz_fail
+            .iter()
+            .map(|d| d.unwrap_or(i64::MAX))
+            .max()
+            .unwrap_or(i64::MAX);
         outcome.targets.push(Target::new(
             &format!("{}: /readyz 503 after PostgreSQL is down", w.mode),
             "≤ 1 s",
-            format!("{:?} ms per replica (from pg_ctl stop returning)", readyz_fail),
+            format!(
+                "{:?} ms per replica (from pg_ctl stop returning)",
+                readyz_fail
+            ),
             worst_fail <= 1000,
         ));
         // Recovery: the last failing request and the first /readyz 200 after PostgreSQL is back.
@@ -191,7 +217,9 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         alive.iter().all(|a| *a),
     ));
     if let Some(alerts) = &alerts {
-        outcome.targets.push(alerts.expect_budget_burn(first_fault)?);
+        outcome
+            .targets
+            .push(alerts.expect_budget_burn(first_fault)?);
     }
     outcome.details = serde_json::json!({ "windows": details, "outage_seconds": outage });
     outcome.runs.push(run);

@@ -50,7 +50,14 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
 
     let seconds = ctx.pick(40, 24);
     let url = stack.haproxy.url();
-    let running = ctx.k6("failover", &url, (DRILL_EMAIL, DRILL_PASSWORD), 30, 10, seconds)?;
+    let running = ctx.k6(
+        "failover",
+        &url,
+        (DRILL_EMAIL, DRILL_PASSWORD),
+        30,
+        10,
+        seconds,
+    )?;
     std::thread::sleep(Duration::from_secs(seconds / 3));
     ctx.check_deadline()?;
     ctx.event("kill -9 primary");
@@ -60,17 +67,28 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     replica.promote()?;
     let promoted_in = promote.elapsed();
     ctx.event("replica promoted");
-    stack.haproxy.wait_server("postgres", "primary", "DOWN", Duration::from_secs(10))?;
+    stack
+        .haproxy
+        .wait_server("postgres", "primary", "DOWN", Duration::from_secs(10))?;
     let (run, samples, acks) = ctx.finish("failover", running)?;
 
     let token = api::login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
     let stored = api::item_ids(stack.haproxy.http, &token)?;
-    let lost: Vec<&str> = acks.iter().filter(|a| !stored.contains(&a.ack)).map(|a| a.ack.as_str()).collect();
+    let lost: Vec<&str> = acks
+        .iter()
+        .filter(|a| !stored.contains(&a.ack))
+        .map(|a| a.ack.as_str())
+        .collect();
     let after = acks.iter().filter(|a| a.sent > killed).count();
     outcome.targets.push(Target::new(
         "acknowledged writes lost",
         "0",
-        format!("{} of {} missing after promotion ({} acknowledged after the kill)", lost.len(), acks.len(), after),
+        format!(
+            "{} of {} missing after promotion ({} acknowledged after the kill)",
+            lost.len(),
+            acks.len(),
+            after
+        ),
         lost.is_empty() && after > 0,
     ));
     let write_failures: Vec<i64> = samples
@@ -116,7 +134,9 @@ fn wait_sync(primary: &pg::Cluster) -> Result<()> {
     loop {
         let state = primary.psql(
             "postgres",
-            &format!("SELECT sync_state FROM pg_stat_replication WHERE application_name = '{REPLICA}'"),
+            &format!(
+                "SELECT sync_state FROM pg_stat_replication WHERE application_name = '{REPLICA}'"
+            ),
         )?;
         if state == "sync" {
             return Ok(());

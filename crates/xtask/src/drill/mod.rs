@@ -32,12 +32,42 @@ type DrillFn = fn(&mut Ctx) -> Result<Outcome>;
 
 /// Name, time bound of the full run, time bound of the short run, function.
 const DRILLS: &[(&str, Duration, Duration, DrillFn)] = &[
-    ("rolling-restart", Duration::from_secs(420), Duration::from_secs(120), rolling::run),
-    ("db-outage", Duration::from_secs(420), Duration::from_secs(150), db_outage::run),
-    ("failover", Duration::from_secs(240), Duration::from_secs(150), failover::run),
-    ("crash", Duration::from_secs(300), Duration::from_secs(150), crash::run),
-    ("backup-restore", Duration::from_secs(600), Duration::from_secs(300), backup::run),
-    ("overload", Duration::from_secs(420), Duration::from_secs(150), overload::run),
+    (
+        "rolling-restart",
+        Duration::from_secs(420),
+        Duration::from_secs(120),
+        rolling::run,
+    ),
+    (
+        "db-outage",
+        Duration::from_secs(420),
+        Duration::from_secs(150),
+        db_outage::run,
+    ),
+    (
+        "failover",
+        Duration::from_secs(240),
+        Duration::from_secs(150),
+        failover::run,
+    ),
+    (
+        "crash",
+        Duration::from_secs(300),
+        Duration::from_secs(150),
+        crash::run,
+    ),
+    (
+        "backup-restore",
+        Duration::from_secs(600),
+        Duration::from_secs(300),
+        backup::run,
+    ),
+    (
+        "overload",
+        Duration::from_secs(420),
+        Duration::from_secs(150),
+        overload::run,
+    ),
 ];
 
 /// What a drill found.
@@ -64,7 +94,10 @@ impl Ctx {
     pub fn event(&mut self, what: impl Into<String>) {
         let what = what.into();
         println!("  [{}] {what}", chrono::Utc::now().format("%H:%M:%S%.3f"));
-        self.events.push(Event { at_ms: now_ms(), what });
+        self.events.push(Event {
+            at_ms: now_ms(),
+            what,
+        });
     }
 
     /// Fail if the drill has run past its time bound.
@@ -112,7 +145,11 @@ impl Ctx {
     }
 
     /// Wait for k6; the run's samples, acknowledged writes and plot entry.
-    pub fn finish(&mut self, label: &str, running: k6::Running) -> Result<(Run, Vec<k6::Sample>, Vec<k6::Ack>)> {
+    pub fn finish(
+        &mut self,
+        label: &str,
+        running: k6::Running,
+    ) -> Result<(Run, Vec<k6::Sample>, Vec<k6::Ack>)> {
         let (code, files) = running.wait()?;
         if code != 0 {
             bail!("k6 exited with {code}; log {}", files.log.display());
@@ -128,7 +165,9 @@ impl Ctx {
         };
         println!(
             "  k6 {label}: {} requests, {} failed, {} acknowledged writes",
-            run.totals.requests, run.totals.failed, acks.len()
+            run.totals.requests,
+            run.totals.failed,
+            acks.len()
         );
         Ok((run, samples, acks))
     }
@@ -165,12 +204,18 @@ pub fn run(args: &[String]) -> Result<()> {
     let load_average = report::load_average();
     let tools = venv::ensure()?;
     haproxy::ensure_installed()?;
-    let work = tempfile::Builder::new().prefix(&format!("userhub-drill-{name}-")).tempdir()?;
+    let work = tempfile::Builder::new()
+        .prefix(&format!("userhub-drill-{name}-"))
+        .tempdir()?;
     let binary = source.obtain(work.path())?;
     // The bound is the drill's own: the clock starts once the tools and the
     // binary are ready (a cold release build alone takes minutes).
     let started = Instant::now();
-    println!("==> drill {name}{} (bound {} s)", if short { " --short" } else { "" }, bound.as_secs());
+    println!(
+        "==> drill {name}{} (bound {} s)",
+        if short { " --short" } else { "" },
+        bound.as_secs()
+    );
     let mut ctx = Ctx {
         tools: tools.clone(),
         binary,
@@ -197,9 +242,18 @@ pub fn run(args: &[String]) -> Result<()> {
     let json = report::write(&mut result, &tools, short)?;
     println!("drill {name}: wrote {}", report::relative(&json));
     if wall > bound + Duration::from_secs(60) {
-        bail!("drill {name} took {:.0} s, past its bound of {} s", wall.as_secs_f64(), bound.as_secs());
+        bail!(
+            "drill {name} took {:.0} s, past its bound of {} s",
+            wall.as_secs_f64(),
+            bound.as_secs()
+        );
     }
-    let missed: Vec<&str> = result.targets.iter().filter(|t| !t.passed).map(|t| t.name.as_str()).collect();
+    let missed: Vec<&str> = result
+        .targets
+        .iter()
+        .filter(|t| !t.passed)
+        .map(|t| t.name.as_str())
+        .collect();
     if !missed.is_empty() {
         bail!("drill {name}: target(s) missed: {}", missed.join(", "));
     }
@@ -225,7 +279,9 @@ mod tests {
 
     fn alerts() -> BTreeSet<String> {
         let path = cmd::workspace_root().join("observability/prometheus/rules/userhub.yml");
-        let rules: Value = serde_yaml::from_str(&std::fs::read_to_string(path).expect("rules file")).expect("rules YAML");
+        let rules: Value =
+            serde_yaml::from_str(&std::fs::read_to_string(path).expect("rules file"))
+                .expect("rules YAML");
         rules["groups"]
             .as_sequence()
             .expect("groups")
@@ -244,26 +300,49 @@ mod tests {
         let mut kinds = BTreeSet::new();
         for entry in std::fs::read_dir(&dir).expect("deploy/chaos") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
             if !name.ends_with(".yaml") || name == "kustomization.yaml" {
                 continue;
             }
             seen += 1;
-            let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).expect("read")).expect(&name);
-            assert_eq!(doc["apiVersion"].as_str(), Some("chaos-mesh.org/v1alpha1"), "{name}");
+            let doc: Value =
+                serde_yaml::from_str(&std::fs::read_to_string(&path).expect("read")).expect(&name);
+            assert_eq!(
+                doc["apiVersion"].as_str(),
+                Some("chaos-mesh.org/v1alpha1"),
+                "{name}"
+            );
             let kind = doc["kind"].as_str().expect("kind").to_owned();
             assert!(
                 ["PodChaos", "NetworkChaos", "StressChaos", "Schedule"].contains(&kind.as_str()),
                 "{name}: unexpected kind {kind}"
             );
-            assert_eq!(doc["metadata"]["namespace"].as_str(), Some("userhub-prod"), "{name}");
+            assert_eq!(
+                doc["metadata"]["namespace"].as_str(),
+                Some("userhub-prod"),
+                "{name}"
+            );
             let annotations = &doc["metadata"]["annotations"];
-            let drill = annotations["userhub.io/mirrors-drill"].as_str().expect("mirrors-drill annotation");
-            assert!(drills.contains(drill), "{name}: names unknown drill {drill}");
-            let expected = annotations["userhub.io/expected-alert"].as_str().expect("expected-alert annotation");
+            let drill = annotations["userhub.io/mirrors-drill"]
+                .as_str()
+                .expect("mirrors-drill annotation");
+            assert!(
+                drills.contains(drill),
+                "{name}: names unknown drill {drill}"
+            );
+            let expected = annotations["userhub.io/expected-alert"]
+                .as_str()
+                .expect("expected-alert annotation");
             for word in expected.split(|c: char| !c.is_ascii_alphanumeric()) {
                 if word.starts_with("Userhub") {
-                    assert!(alerts.contains(word), "{name}: alert {word} is not in the rules");
+                    assert!(
+                        alerts.contains(word),
+                        "{name}: alert {word} is not in the rules"
+                    );
                 }
             }
             // The experiment itself (inside a Schedule, under its type's key).
@@ -288,7 +367,11 @@ mod tests {
                 );
             }
         }
-        assert!(seen >= 5, "expected the chaos experiments in {}", dir.display());
+        assert!(
+            seen >= 5,
+            "expected the chaos experiments in {}",
+            dir.display()
+        );
         for kind in ["PodChaos", "NetworkChaos", "StressChaos"] {
             assert!(kinds.contains(kind), "no {kind} experiment");
         }

@@ -43,7 +43,10 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     cluster.psql("postgres", "CREATE DATABASE userhub")?;
     let mut options = stack::Options::new(&ctx.binary.clone(), cluster.url("userhub"), 2, false);
     options.api_env = super::drain_env();
-    options.api_env.push(("USERHUB_MAX_IN_FLIGHT_REQUESTS".to_owned(), IN_FLIGHT.to_string()));
+    options.api_env.push((
+        "USERHUB_MAX_IN_FLIGHT_REQUESTS".to_owned(),
+        IN_FLIGHT.to_string(),
+    ));
     options.api_maxconn = HAPROXY_MAXCONN;
     let stack = stack::Stack::start(&options, &ctx.work)?;
     api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
@@ -87,7 +90,13 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        k6::spawn(&ctx.tools, "drill.js", &env, files, Duration::from_secs(seconds + 60))?
+        k6::spawn(
+            &ctx.tools,
+            "drill.js",
+            &env,
+            files,
+            Duration::from_secs(seconds + 60),
+        )?
     };
     let start = crate::rig::now_ms();
     std::thread::sleep(Duration::from_secs(baseline));
@@ -113,16 +122,30 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         k6::percentile(&d, 0.99)
     };
     let base = phase(1, baseline);
-    let base_failed = base.iter().filter(|s| !(200..300).contains(&s.status)).count();
+    let base_failed = base
+        .iter()
+        .filter(|s| !(200..300).contains(&s.status))
+        .count();
     outcome.targets.push(Target::new(
         "the base rate is sustainable",
         "p99 < 500 ms, 0 failures",
-        format!("{} req/s offered: {} requests, {base_failed} failed, p99 {:.0} ms", WRITES + READS, base.len(), p99(&base)),
+        format!(
+            "{} req/s offered: {} requests, {base_failed} failed, p99 {:.0} ms",
+            WRITES + READS,
+            base.len(),
+            p99(&base)
+        ),
         base_failed == 0 && p99(&base) < 500.0,
     ));
     let over = phase(baseline, baseline + overload + 2);
-    let served = over.iter().filter(|s| (200..300).contains(&s.status)).count();
-    let shed: Vec<&&k6::Sample> = over.iter().filter(|s| s.status == 503 || s.status == 429).collect();
+    let served = over
+        .iter()
+        .filter(|s| (200..300).contains(&s.status))
+        .count();
+    let shed: Vec<&&k6::Sample> = over
+        .iter()
+        .filter(|s| s.status == 503 || s.status == 429)
+        .collect();
     let other: Vec<&&k6::Sample> = over
         .iter()
         .filter(|s| !(200..300).contains(&s.status) && s.status != 503 && s.status != 429)
@@ -148,15 +171,24 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         peak_mib <= RSS_BOUND_MIB,
     ));
     let tail = phase(baseline + overload + 5, seconds);
-    let tail_failed = tail.iter().filter(|s| !(200..300).contains(&s.status)).count();
+    let tail_failed = tail
+        .iter()
+        .filter(|s| !(200..300).contains(&s.status))
+        .count();
     outcome.targets.push(Target::new(
         "recovery",
         "from 5 s after the overload: p99 < 500 ms, 0 failures",
-        format!("{} requests, {tail_failed} failed, p99 {:.0} ms", tail.len(), p99(&tail)),
+        format!(
+            "{} requests, {tail_failed} failed, p99 {:.0} ms",
+            tail.len(),
+            p99(&tail)
+        ),
         tail_failed == 0 && p99(&tail) < 500.0 && !tail.is_empty(),
     ));
     if let Some(alerts) = &alerts {
-        outcome.targets.push(alerts.expect_budget_burn(overload_started)?);
+        outcome
+            .targets
+            .push(alerts.expect_budget_burn(overload_started)?);
     }
     let dropped = k6::metric_rows(&run.csv, "dropped_iterations")?.len();
     outcome.details = serde_json::json!({

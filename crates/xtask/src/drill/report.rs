@@ -21,7 +21,8 @@ pub fn commit() -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
     };
     let hash = run(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty =
+        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     if dirty { format!("{hash}+dirty") } else { hash }
 }
 
@@ -103,15 +104,29 @@ pub fn write(result: &mut DrillResult, tools: &Tools, short: bool) -> Result<Pat
     let single = result.runs.len() == 1;
     let drill = result.drill.clone();
     for run in &mut result.runs {
-        let slug = if single { drill.clone() } else { format!("{drill}-{}", run.label) };
+        let slug = if single {
+            drill.clone()
+        } else {
+            format!("{drill}-{}", run.label)
+        };
         let png = dir.join(format!("{slug}{suffix}.png"));
         let events = dir.join(format!(".{slug}{suffix}-events.json"));
-        std::fs::write(&events, serde_json::to_string(&serde_json::json!({"events": run.events}))?)?;
-        let title = format!("drill {drill} ({}){}", run.label, if short { ", short" } else { "" });
+        std::fs::write(
+            &events,
+            serde_json::to_string(&serde_json::json!({"events": run.events}))?,
+        )?;
+        let title = format!(
+            "drill {drill} ({}){}",
+            run.label,
+            if short { ", short" } else { "" }
+        );
         let plotted = k6::plot(tools, &run.csv, &png, &title, Some(&events));
         let _ = std::fs::remove_file(&events);
         plotted?;
-        run.plot = png.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        run.plot = png
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
     }
     let json = dir.join(format!("{}{suffix}.json", result.drill));
     std::fs::write(&json, serde_json::to_string_pretty(&result)? + "\n")
@@ -123,10 +138,19 @@ pub fn write(result: &mut DrillResult, tools: &Tools, short: bool) -> Result<Pat
 }
 
 fn section(result: &DrillResult) -> String {
-    let verdict = if result.passed { "**PASS**" } else { "**FAIL**" };
+    let verdict = if result.passed {
+        "**PASS**"
+    } else {
+        "**FAIL**"
+    };
     let mut text = format!(
         "Last run: {} · commit `{}` · {} · {:.0} s · load average at start {} · {verdict} · [result JSON](drills/{}.json)\n\n| target | must hold | measured | result |\n|---|---|---|---|\n",
-        result.date, result.commit, result.binary, result.wall_seconds, result.load_average, result.drill
+        result.date,
+        result.commit,
+        result.binary,
+        result.wall_seconds,
+        result.load_average,
+        result.drill
     );
     for target in &result.targets {
         text.push_str(&format!(
@@ -140,27 +164,46 @@ fn section(result: &DrillResult) -> String {
     text.push_str("\n| k6 run | requests | failed | p50 ms | p99 ms | max ms | statuses |\n|---|---|---|---|---|---|---|\n");
     for run in &result.runs {
         let t = &run.totals;
-        let statuses: Vec<String> = t.by_status.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let statuses: Vec<String> = t
+            .by_status
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         text.push_str(&format!(
             "| {} | {} | {} | {:.1} | {:.1} | {:.0} | {} |\n",
-            run.label, t.requests, t.failed, t.p50_ms, t.p99_ms, t.max_ms, statuses.join(", ")
+            run.label,
+            t.requests,
+            t.failed,
+            t.p50_ms,
+            t.p99_ms,
+            t.max_ms,
+            statuses.join(", ")
         ));
     }
     for run in &result.runs {
-        text.push_str(&format!("\n![{} {}](drills/{})\n", result.drill, run.label, run.plot));
+        text.push_str(&format!(
+            "\n![{} {}](drills/{})\n",
+            result.drill, run.label, run.plot
+        ));
     }
     text
 }
 
 fn update_docs(result: &DrillResult) -> Result<()> {
     let path = cmd::workspace_root().join("docs/drills.md");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let start = format!("<!-- drill:{}:start -->", result.drill);
     let end = format!("<!-- drill:{}:end -->", result.drill);
     let (Some(a), Some(b)) = (text.find(&start), text.find(&end)) else {
         bail!("docs/drills.md lacks the markers {start} … {end}");
     };
-    let new = format!("{}{start}\n{}{end}{}", &text[..a], section(result), &text[b + end.len()..]);
+    let new = format!(
+        "{}{start}\n{}{end}{}",
+        &text[..a],
+        section(result),
+        &text[b + end.len()..]
+    );
     std::fs::write(&path, new)?;
     Ok(())
 }

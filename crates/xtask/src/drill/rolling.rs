@@ -32,7 +32,14 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let rounds = ctx.pick(2, 1);
     let seconds = ctx.pick(60, 30);
     let url = stack.haproxy.url();
-    let running = ctx.k6("rolling", &url, (DRILL_EMAIL, DRILL_PASSWORD), 20, 40, seconds)?;
+    let running = ctx.k6(
+        "rolling",
+        &url,
+        (DRILL_EMAIL, DRILL_PASSWORD),
+        20,
+        40,
+        seconds,
+    )?;
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs(3));
     let mut exits = Vec::new();
@@ -49,7 +56,10 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             let took = term.elapsed();
             ctx.event(format!("{name} exited ({status})"));
             stack.api[replica].launch()?;
-            let down_for = stack.haproxy.wait_server("api", &name, "UP", Duration::from_secs(10))?;
+            let down_for =
+                stack
+                    .haproxy
+                    .wait_server("api", &name, "UP", Duration::from_secs(10))?;
             ctx.event(format!("{name} back in the pool"));
             exits.push(serde_json::json!({
                 "round": round,
@@ -68,18 +78,38 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let restarts_done = started.elapsed();
     let (run, samples, _acks) = ctx.finish("rolling", running)?;
     if restarts_done.as_secs() + 3 > seconds {
-        bail!("the restarts outlasted the load ({restarts_done:?} of {seconds} s): the drill proves nothing");
+        bail!(
+            "the restarts outlasted the load ({restarts_done:?} of {seconds} s): the drill proves nothing"
+        );
     }
     let failed: Vec<String> = samples
         .iter()
         .filter(|s| s.status == 0 || s.status >= 500)
-        .map(|s| format!("{} {}", s.name, if s.status == 0 { s.error_code.clone() } else { s.status.to_string() }))
+        .map(|s| {
+            format!(
+                "{} {}",
+                s.name,
+                if s.status == 0 {
+                    s.error_code.clone()
+                } else {
+                    s.status.to_string()
+                }
+            )
+        })
         .collect();
-    let non_2xx = samples.iter().filter(|s| !(200..300).contains(&s.status)).count();
+    let non_2xx = samples
+        .iter()
+        .filter(|s| !(200..300).contains(&s.status))
+        .count();
     outcome.targets.push(Target::new(
         "failed requests",
         "0",
-        format!("{} failed, {non_2xx} non-2xx of {} requests during {} restarts", failed.len(), samples.len(), exits.len()),
+        format!(
+            "{} failed, {non_2xx} non-2xx of {} requests during {} restarts",
+            failed.len(),
+            samples.len(),
+            exits.len()
+        ),
         non_2xx == 0 && !samples.is_empty(),
     ));
     outcome.targets.push(Target::new(
@@ -103,7 +133,9 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         alert = serde_json::json!({ "replica_left_down": name, "measured": target.measured });
         outcome.targets.push(target);
         stack.api[last].launch()?;
-        stack.haproxy.wait_server("api", &name, "UP", Duration::from_secs(10))?;
+        stack
+            .haproxy
+            .wait_server("api", &name, "UP", Duration::from_secs(10))?;
     }
     outcome.details = serde_json::json!({
         "alert": alert,

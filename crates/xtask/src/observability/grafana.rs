@@ -36,7 +36,10 @@ pub fn panel_queries(dashboard: &Value) -> Result<Vec<PanelQuery>> {
             out.push(PanelQuery {
                 panel: title.clone(),
                 ref_id: target["refId"].as_str().unwrap_or("?").to_owned(),
-                expr: target["expr"].as_str().context("target without expr")?.to_owned(),
+                expr: target["expr"]
+                    .as_str()
+                    .context("target without expr")?
+                    .to_owned(),
                 instant: target["instant"].as_bool().unwrap_or(false)
                     && !target["range"].as_bool().unwrap_or(false),
                 width_columns: panel["gridPos"]["w"].as_f64().unwrap_or(24.0),
@@ -123,7 +126,9 @@ pub fn parse_duration(text: &str) -> Result<f64> {
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .with_context(|| format!("duration {text:?} has no unit"))?;
-    let number: f64 = text[..split].parse().with_context(|| format!("duration {text:?}"))?;
+    let number: f64 = text[..split]
+        .parse()
+        .with_context(|| format!("duration {text:?}"))?;
     let unit = match &text[split..] {
         "ms" => 0.001,
         "s" => 1.0,
@@ -149,7 +154,12 @@ pub fn default_range(dashboard: &Value) -> Result<f64> {
 
 /// Substitutes Grafana's variables in `expr` as the Prometheus data source
 /// does for a single selected value of a multi-value variable.
-pub fn interpolate(expr: &str, variables: &[(&str, String)], interval: f64, rate_interval: f64) -> String {
+pub fn interpolate(
+    expr: &str,
+    variables: &[(&str, String)],
+    interval: f64,
+    rate_interval: f64,
+) -> String {
     let mut out = expr
         .replace("${__rate_interval}", &duration(rate_interval))
         .replace("$__rate_interval", &duration(rate_interval))
@@ -205,8 +215,14 @@ mod tests {
 
     #[test]
     fn covers_is_parsed() {
-        assert_eq!(covers("Rate. Covers: userhub-api, userhub-web.").expect("covers"), ["userhub-api", "userhub-web"]);
-        assert_eq!(covers("Pool. Covers: userhub-api (the web has none).").expect("covers"), ["userhub-api"]);
+        assert_eq!(
+            covers("Rate. Covers: userhub-api, userhub-web.").expect("covers"),
+            ["userhub-api", "userhub-web"]
+        );
+        assert_eq!(
+            covers("Pool. Covers: userhub-api (the web has none).").expect("covers"),
+            ["userhub-api"]
+        );
         assert!(covers("No claim").is_err());
     }
 

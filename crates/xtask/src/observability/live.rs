@@ -144,27 +144,60 @@ async fn scenario(binary: &Path) -> Result<()> {
     .await?;
     let monitoring_started = Instant::now();
     mon.prometheus
-        .wait_until_up(&["userhub-api", "userhub-web", "prometheus", "alertmanager"], Duration::from_secs(60))
+        .wait_until_up(
+            &["userhub-api", "userhub-web", "prometheus", "alertmanager"],
+            Duration::from_secs(60),
+        )
         .await?;
 
     // Traffic: the steady mix starts at once; the one-off flows (failed
     // logins, a lockout, recovery mail) run meanwhile.
     let http = Http::new()?;
-    let token = http.api_login(api.addr, &admin_email, &admin_password).await?;
-    let web_cookie = http.web_login(web.addr, &admin_email, &admin_password).await?;
+    let token = http
+        .api_login(api.addr, &admin_email, &admin_password)
+        .await?;
+    let web_cookie = http
+        .web_login(web.addr, &admin_email, &admin_password)
+        .await?;
     let traffic_started = Instant::now();
     let (stop_tx, stop) = watch::channel(false);
     let stats = Stats::default();
     let mut traffic = JoinSet::new();
     for worker in 0..2 {
-        traffic.spawn(api_mix(http.clone(), api.addr, token.clone(), worker, stop.clone(), stats.clone()));
+        traffic.spawn(api_mix(
+            http.clone(),
+            api.addr,
+            token.clone(),
+            worker,
+            stop.clone(),
+            stats.clone(),
+        ));
     }
-    traffic.spawn(web_anonymous(http.clone(), web.addr, stop.clone(), stats.clone()));
-    traffic.spawn(web_session(http.clone(), web.addr, web_cookie, stop.clone(), stats.clone()));
+    traffic.spawn(web_anonymous(
+        http.clone(),
+        web.addr,
+        stop.clone(),
+        stats.clone(),
+    ));
+    traffic.spawn(web_session(
+        http.clone(),
+        web.addr,
+        web_cookie,
+        stop.clone(),
+        stats.clone(),
+    ));
     let (serve_stop_tx, serve_stop) = watch::channel(false);
-    traffic.spawn(serve_mix(http.clone(), serve.addr, serve_stop, stats.clone()));
+    traffic.spawn(serve_mix(
+        http.clone(),
+        serve.addr,
+        serve_stop,
+        stats.clone(),
+    ));
     one_off_flows(&http, api.addr, &token, &app_smtp).await?;
-    println!("live: +{:.0} s one-off flows done", started.elapsed().as_secs_f64());
+    println!(
+        "live: +{:.0} s one-off flows done",
+        started.elapsed().as_secs_f64()
+    );
 
     tokio::time::sleep(BASELINE.saturating_sub(traffic_started.elapsed())).await;
     println!(
@@ -177,7 +210,10 @@ async fn scenario(binary: &Path) -> Result<()> {
     ensure!(
         baseline_messages.is_empty(),
         "notifications during healthy traffic: {:?}",
-        baseline_messages.iter().map(SlackMessage::title).collect::<Vec<_>>()
+        baseline_messages
+            .iter()
+            .map(SlackMessage::title)
+            .collect::<Vec<_>>()
     );
     let firing: Vec<String> = mon
         .prometheus
@@ -187,7 +223,10 @@ async fn scenario(binary: &Path) -> Result<()> {
         .filter(|a| a.state == "firing")
         .map(|a| format!("{:?}", a.labels))
         .collect();
-    ensure!(firing.is_empty(), "alerts firing during healthy traffic: {firing:?}");
+    ensure!(
+        firing.is_empty(),
+        "alerts firing during healthy traffic: {firing:?}"
+    );
 
     // Dashboards and metric coverage, on healthy traffic (a 5xx would hide
     // an error-ratio panel that is empty without one).
@@ -213,7 +252,13 @@ async fn scenario(binary: &Path) -> Result<()> {
     serve.process.kill();
     db_proxy.set_delay(DB_DELAY);
     for _ in 0..PRESSURE_WORKERS {
-        traffic.spawn(api_pressure(http.clone(), api.addr, token.clone(), stop.clone(), stats.clone()));
+        traffic.spawn(api_pressure(
+            http.clone(),
+            api.addr,
+            token.clone(),
+            stop.clone(),
+            stats.clone(),
+        ));
     }
     println!(
         "live: faults injected at +{:.0} s: serve killed, database +{} ms per response, pool of 1 under {PRESSURE_WORKERS} clients",
@@ -222,12 +267,39 @@ async fn scenario(binary: &Path) -> Result<()> {
     );
 
     let expected = [
-        ("UserhubTargetDown", "oncall", vec![("job", "userhub-api"), ("instance", serve_instance.as_str())]),
-        ("UserhubDbAcquireTimeouts", "oncall", vec![("job", "userhub-api")]),
-        ("UserhubAvailabilityBudgetBurnFast", "oncall", vec![("job", "userhub-api")]),
-        ("UserhubLatencyBudgetBurnFast", "oncall", vec![("job", "userhub-api")]),
-        ("UserhubAvailabilityBudgetBurnFast", "oncall", vec![("job", "userhub-web")]),
-        ("UserhubLatencyBudgetBurnSlow", "ticket", vec![("job", "userhub-web")]),
+        (
+            "UserhubTargetDown",
+            "oncall",
+            vec![
+                ("job", "userhub-api"),
+                ("instance", serve_instance.as_str()),
+            ],
+        ),
+        (
+            "UserhubDbAcquireTimeouts",
+            "oncall",
+            vec![("job", "userhub-api")],
+        ),
+        (
+            "UserhubAvailabilityBudgetBurnFast",
+            "oncall",
+            vec![("job", "userhub-api")],
+        ),
+        (
+            "UserhubLatencyBudgetBurnFast",
+            "oncall",
+            vec![("job", "userhub-api")],
+        ),
+        (
+            "UserhubAvailabilityBudgetBurnFast",
+            "oncall",
+            vec![("job", "userhub-web")],
+        ),
+        (
+            "UserhubLatencyBudgetBurnSlow",
+            "ticket",
+            vec![("job", "userhub-web")],
+        ),
     ];
     let inhibited = [
         ("UserhubAvailabilityBudgetBurnSlow", "userhub-api"),
@@ -241,13 +313,15 @@ async fn scenario(binary: &Path) -> Result<()> {
     let (received, suppressed) = outcome?;
     check_messages(&mon, &root, fault_start, &suppressed).await?;
     check_emails(&mon).await?;
-    let pending = mon
-        .prometheus
-        .alerts()
-        .await?
-        .into_iter()
-        .any(|a| a.labels.get("alertname").is_some_and(|n| n == "UserhubDbPoolSaturated"));
-    ensure!(pending, "UserhubDbPoolSaturated is not even pending with a pool of 1 under pressure");
+    let pending = mon.prometheus.alerts().await?.into_iter().any(|a| {
+        a.labels
+            .get("alertname")
+            .is_some_and(|n| n == "UserhubDbPoolSaturated")
+    });
+    ensure!(
+        pending,
+        "UserhubDbPoolSaturated is not even pending with a pool of 1 under pressure"
+    );
     for line in received {
         println!("live: {line}");
     }
@@ -297,7 +371,11 @@ fn load_dashboards(root: &Path) -> Result<Vec<(PathBuf, Value)>> {
 fn scrape_interval(root: &Path) -> Result<f64> {
     let text = std::fs::read_to_string(root.join("observability/prometheus/prometheus.yml"))?;
     let doc: serde_yaml::Value = serde_yaml::from_str(&text)?;
-    grafana::parse_duration(doc["global"]["scrape_interval"].as_str().context("no global.scrape_interval")?)
+    grafana::parse_duration(
+        doc["global"]["scrape_interval"]
+            .as_str()
+            .context("no global.scrape_interval")?,
+    )
 }
 
 /// The Prometheus data source's `timeInterval` (Grafana's minimum `$__interval`).
@@ -310,7 +388,11 @@ pub fn datasource_time_interval(root: &Path) -> Result<f64> {
         .flatten()
         .find(|d| d["type"] == "prometheus")
         .context("no Prometheus data source")?;
-    grafana::parse_duration(prom["jsonData"]["timeInterval"].as_str().context("no jsonData.timeInterval")?)
+    grafana::parse_duration(
+        prom["jsonData"]["timeInterval"]
+            .as_str()
+            .context("no jsonData.timeInterval")?,
+    )
 }
 
 async fn check_dashboards(
@@ -330,18 +412,25 @@ async fn check_dashboards(
         .collect();
     let wanted: BTreeSet<String> = JOBS.iter().map(|j| (*j).to_owned()).collect();
     if jobs != wanted {
-        problems.push(format!("the job variable offers {jobs:?}, expected {wanted:?}"));
+        problems.push(format!(
+            "the job variable offers {jobs:?}, expected {wanted:?}"
+        ));
     }
     let mut checked = 0;
     for (path, dashboard) in dashboards {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let range = grafana::default_range(dashboard)?;
         let end = now_seconds();
         for query in grafana::panel_queries(dashboard)? {
             for job in JOBS {
                 let interval = grafana::interval(range, query.width_columns, min_interval);
                 let rate = grafana::rate_interval(interval, scrape);
-                let expr = grafana::interpolate(&query.expr, &[("job", job.to_owned())], interval, rate);
+                let expr =
+                    grafana::interpolate(&query.expr, &[("job", job.to_owned())], interval, rate);
                 let has_data = if query.instant {
                     mon.prometheus
                         .query(&expr, Some(end))
@@ -391,7 +480,11 @@ fn family(name: &str, exposed: &BTreeSet<String>) -> String {
     name.to_owned()
 }
 
-async fn check_metric_coverage(mon: &Monitoring, root: &Path, dashboards: &[(PathBuf, Value)]) -> Result<Vec<String>> {
+async fn check_metric_coverage(
+    mon: &Monitoring,
+    root: &Path,
+    dashboards: &[(PathBuf, Value)],
+) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let exposed: BTreeSet<String> = mon
         .prometheus
@@ -399,7 +492,9 @@ async fn check_metric_coverage(mon: &Monitoring, root: &Path, dashboards: &[(Pat
         .await?
         .into_iter()
         // Prometheus' own series: scrape metadata, rule results, alerts.
-        .filter(|n| n != "up" && !n.starts_with("scrape_") && !n.starts_with("ALERTS") && !n.contains(':'))
+        .filter(|n| {
+            n != "up" && !n.starts_with("scrape_") && !n.starts_with("ALERTS") && !n.contains(':')
+        })
         .collect();
     let mut used = BTreeMap::<String, String>::new();
     let mut recorded = BTreeSet::new();
@@ -426,7 +521,11 @@ async fn check_metric_coverage(mon: &Monitoring, root: &Path, dashboards: &[(Pat
             let expr = grafana::interpolate(&query.expr, &[("job", ".*".to_owned())], 60.0, 60.0);
             for name in promql::metric_names(&expr) {
                 used.entry(name).or_insert_with(|| {
-                    format!("{} panel {:?}", path.file_name().unwrap_or_default().to_string_lossy(), query.panel)
+                    format!(
+                        "{} panel {:?}",
+                        path.file_name().unwrap_or_default().to_string_lossy(),
+                        query.panel
+                    )
                 });
             }
         }
@@ -438,7 +537,9 @@ async fn check_metric_coverage(mon: &Monitoring, root: &Path, dashboards: &[(Pat
             name == "up" || exposed.contains(name)
         };
         if !known {
-            problems.push(format!("{user} names {name}, which no Userhub target exposes"));
+            problems.push(format!(
+                "{user} names {name}, which no Userhub target exposes"
+            ));
         }
     }
     let unused = unused_metrics(root)?;
@@ -453,10 +554,14 @@ async fn check_metric_coverage(mon: &Monitoring, root: &Path, dashboards: &[(Pat
     }
     for f in &unused {
         if !exposed_families.contains(f) {
-            problems.push(format!("{UNUSED_METRICS} lists {f}, which no Userhub target exposes"));
+            problems.push(format!(
+                "{UNUSED_METRICS} lists {f}, which no Userhub target exposes"
+            ));
         }
         if used_families.contains(f) {
-            problems.push(format!("{UNUSED_METRICS} lists {f}, which a rule or panel uses"));
+            problems.push(format!(
+                "{UNUSED_METRICS} lists {f}, which a rule or panel uses"
+            ));
         }
     }
     println!(
@@ -517,7 +622,10 @@ async fn wait_for_alerts(
             .iter()
             .filter(|(name, job)| {
                 am.iter().any(|a| {
-                    a.name() == *name && a.label("job") == *job && a.state == "suppressed" && !a.inhibited_by.is_empty()
+                    a.name() == *name
+                        && a.label("job") == *job
+                        && a.state == "suppressed"
+                        && !a.inhibited_by.is_empty()
                 })
             })
             .map(|(n, j)| ((*n).to_owned(), (*j).to_owned()))
@@ -547,7 +655,12 @@ async fn wait_for_alerts(
                 .collect();
             let am: Vec<String> = am
                 .iter()
-                .map(|a| format!("{} {:?} → {:?} inhibited by {:?}", a.state, a.labels, a.receivers, a.inhibited_by))
+                .map(|a| {
+                    format!(
+                        "{} {:?} → {:?} inhibited by {:?}",
+                        a.state, a.labels, a.receivers, a.inhibited_by
+                    )
+                })
                 .collect();
             let slack: Vec<String> = mon
                 .webhook
@@ -586,9 +699,15 @@ async fn check_messages(
     }
     for message in mon.webhook.messages() {
         let title = message.title().to_owned();
-        let receiver = receiver_of_path.get(&message.path).cloned().unwrap_or_default();
+        let receiver = receiver_of_path
+            .get(&message.path)
+            .cloned()
+            .unwrap_or_default();
         let Some(name) = title.split_whitespace().nth(1) else {
-            problems.push(format!("untitled message on {}: {}", message.path, message.payload));
+            problems.push(format!(
+                "untitled message on {}: {}",
+                message.path, message.payload
+            ));
             continue;
         };
         let Some((summary, runbook, severity)) = annotations.get(name) else {
@@ -596,17 +715,25 @@ async fn check_messages(
             continue;
         };
         if route_of(severity) != receiver {
-            problems.push(format!("{name} ({severity}) went through {receiver}, expected {}", route_of(severity)));
+            problems.push(format!(
+                "{name} ({severity}) went through {receiver}, expected {}",
+                route_of(severity)
+            ));
         }
         let text = message.visible_text();
         if title.starts_with("[FIRING") {
             for (what, needle) in [
                 ("summary", summary.as_str()),
                 ("runbook link", runbook.as_str()),
-                ("dashboard link", "/d/userhub-service/userhub?orgId=1&var-job=userhub-"),
+                (
+                    "dashboard link",
+                    "/d/userhub-service/userhub?orgId=1&var-job=userhub-",
+                ),
             ] {
                 if !text.contains(needle) {
-                    problems.push(format!("{name} via {receiver} lacks its {what} ({needle}):\n{text}"));
+                    problems.push(format!(
+                        "{name} via {receiver} lacks its {what} ({needle}):\n{text}"
+                    ));
                 }
             }
         }
@@ -618,23 +745,38 @@ async fn check_messages(
     // critical alert of the same job and SLO was firing.
     let am_alerts = mon.alertmanager.alerts().await?;
     for (name, job) in suppressed {
-        let slo = if name.contains("Availability") { "availability" } else { "latency" };
+        let slo = if name.contains("Availability") {
+            "availability"
+        } else {
+            "latency"
+        };
         let inhibitor_start = am_alerts
             .iter()
-            .filter(|a| a.name().ends_with("Fast") && a.label("job") == job && a.label("slo") == slo)
+            .filter(|a| {
+                a.name().ends_with("Fast") && a.label("job") == job && a.label("slo") == slo
+            })
             .filter_map(|a| parse_time(&a.starts_at))
             .min();
         for message in mon.webhook.messages() {
             if is_firing_about(&message, name)
                 && message.title().contains(&format!("({job})"))
-                && inhibitor_start.is_some_and(|start| message.received > start + Duration::from_secs(40))
+                && inhibitor_start
+                    .is_some_and(|start| message.received > start + Duration::from_secs(40))
             {
-                problems.push(format!("{name} ({job}) was sent although its fast burn was firing"));
+                problems.push(format!(
+                    "{name} ({job}) was sent although its fast burn was firing"
+                ));
             }
         }
     }
-    ensure!(problems.is_empty(), "notification problems:\n  {}", problems.join("\n  "));
-    println!("live: every Slack message took its severity's route and carries summary, runbook and dashboard links");
+    ensure!(
+        problems.is_empty(),
+        "notification problems:\n  {}",
+        problems.join("\n  ")
+    );
+    println!(
+        "live: every Slack message took its severity's route and carries summary, runbook and dashboard links"
+    );
     Ok(())
 }
 
@@ -683,18 +825,27 @@ async fn check_emails(mon: &Monitoring) -> Result<()> {
             .filter(|(to, alert)| {
                 !messages.iter().any(|m| {
                     let data = m.data_str();
-                    m.to.iter().any(|t| t == to) && data.contains(alert) && data.contains("docs/runbooks.md#")
+                    m.to.iter().any(|t| t == to)
+                        && data.contains(alert)
+                        && data.contains("docs/runbooks.md#")
                 })
             })
             .collect();
         if missing.is_empty() {
-            println!("live: the email copies reached on-call and the team ({} emails)", messages.len());
+            println!(
+                "live: the email copies reached on-call and the team ({} emails)",
+                messages.len()
+            );
             return Ok(());
         }
         ensure!(
             Instant::now() < deadline,
             "no email about {} within 60 s of its Slack message ({} emails arrived)",
-            missing.iter().map(|(to, alert)| format!("{alert} to {to}")).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(|(to, alert)| format!("{alert} to {to}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             messages.len()
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -735,12 +886,19 @@ impl Http {
             .await?;
         ensure!(resp.status() == 200, "login answered {}", resp.status());
         let body: Value = resp.json().await?;
-        Ok(body["access_token"].as_str().context("no access_token")?.to_owned())
+        Ok(body["access_token"]
+            .as_str()
+            .context("no access_token")?
+            .to_owned())
     }
 
     /// Logs in through the web UI (CSRF token from the form, session cookie).
     async fn web_login(&self, web: SocketAddr, email: &str, password: &str) -> Result<String> {
-        let page = self.client.get(format!("http://{web}/login")).send().await?;
+        let page = self
+            .client
+            .get(format!("http://{web}/login"))
+            .send()
+            .await?;
         let mut cookie = cookies(&page);
         let html = page.text().await?;
         let marker = r#"name="csrf" value=""#;
@@ -782,7 +940,12 @@ impl Stats {
             Some(s) => format!("{target} {s}"),
             None => format!("{target} error"),
         };
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default() += 1;
         self.1.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -791,12 +954,19 @@ impl Stats {
         format!(
             "{} in total: {}",
             self.1.load(Ordering::Relaxed),
-            map.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
+            map.iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }
 
-async fn send(stats: &Stats, target: &str, request: reqwest::RequestBuilder) -> Option<reqwest::Response> {
+async fn send(
+    stats: &Stats,
+    target: &str,
+    request: reqwest::RequestBuilder,
+) -> Option<reqwest::Response> {
     match request.send().await {
         Ok(resp) => {
             stats.record(target, Some(resp.status().as_u16()));
@@ -821,41 +991,79 @@ async fn one_off_flows(http: &Http, api: SocketAddr, token: &str, smtp: &SmtpSin
         .json(&serde_json::json!({"email": victim, "password": random_hex(12)?, "full_name": "Locked Out"}))
         .send()
         .await?;
-    ensure!(resp.status() == 200, "creating a user answered {}", resp.status());
+    ensure!(
+        resp.status() == 200,
+        "creating a user answered {}",
+        resp.status()
+    );
     for attempt in 1..=3 {
         let resp = c
             .post(format!("{base}/login/access-token"))
             .form(&[("username", victim), ("password", "wrong-password")])
             .send()
             .await?;
-        ensure!(resp.status() == 400, "failed login {attempt} answered {}", resp.status());
+        ensure!(
+            resp.status() == 400,
+            "failed login {attempt} answered {}",
+            resp.status()
+        );
     }
     let resp = c
         .post(format!("{base}/login/access-token"))
         .form(&[("username", victim), ("password", "wrong-password")])
         .send()
         .await?;
-    ensure!(resp.status() == 429, "the locked-out account answered {}", resp.status());
+    ensure!(
+        resp.status() == 429,
+        "the locked-out account answered {}",
+        resp.status()
+    );
     let resp = c
         .post(format!("{base}/login/access-token"))
-        .form(&[("username", "nobody@example.com"), ("password", "whatever-it-is")])
+        .form(&[
+            ("username", "nobody@example.com"),
+            ("password", "whatever-it-is"),
+        ])
         .send()
         .await?;
-    ensure!(resp.status() == 400, "login of an unknown user answered {}", resp.status());
-    let resp = c.post(format!("{base}/password-recovery/{victim}")).send().await?;
-    ensure!(resp.status() == 200, "password recovery answered {}", resp.status());
+    ensure!(
+        resp.status() == 400,
+        "login of an unknown user answered {}",
+        resp.status()
+    );
+    let resp = c
+        .post(format!("{base}/password-recovery/{victim}"))
+        .send()
+        .await?;
+    ensure!(
+        resp.status() == 200,
+        "password recovery answered {}",
+        resp.status()
+    );
     let mails = smtp.wait_for(2, Duration::from_secs(20)).await?;
     ensure!(
-        mails.iter().any(|m| m.to.iter().any(|t| t == victim) && m.data_str().contains("reset-password?token=")),
+        mails
+            .iter()
+            .any(|m| m.to.iter().any(|t| t == victim)
+                && m.data_str().contains("reset-password?token=")),
         "no recovery mail for {victim} among {} messages",
         mails.len()
     );
-    println!("live: account created, 3 failed logins + lockout (429), unknown user (400), recovery mail delivered");
+    println!(
+        "live: account created, 3 failed logins + lockout (429), unknown user (400), recovery mail delivered"
+    );
     Ok(())
 }
 
 /// The API mix of one client: 2xx reads and writes, 401, 404, 422, unmatched.
-async fn api_mix(http: Http, api: SocketAddr, token: String, worker: usize, stop: watch::Receiver<bool>, stats: Stats) {
+async fn api_mix(
+    http: Http,
+    api: SocketAddr,
+    token: String,
+    worker: usize,
+    stop: watch::Receiver<bool>,
+    stats: Stats,
+) {
     let c = &http.client;
     let base = format!("http://{api}/api/v1");
     let bearer = format!("Bearer {token}");
@@ -900,7 +1108,13 @@ async fn api_mix(http: Http, api: SocketAddr, token: String, worker: usize, stop
 }
 
 /// During the fault: clients competing for the one pool connection.
-async fn api_pressure(http: Http, api: SocketAddr, token: String, stop: watch::Receiver<bool>, stats: Stats) {
+async fn api_pressure(
+    http: Http,
+    api: SocketAddr,
+    token: String,
+    stop: watch::Receiver<bool>,
+    stats: Stats,
+) {
     let bearer = format!("Bearer {token}");
     for _ in 0..MAX_REQUESTS_PER_LOOP {
         if *stop.borrow() {
@@ -927,21 +1141,35 @@ async fn web_anonymous(http: Http, web: SocketAddr, stop: watch::Receiver<bool>,
             17 | 18 => "/",
             _ => "/no-such-page",
         };
-        let _ = send(&stats, "web", http.client.get(format!("http://{web}{path}"))).await;
+        let _ = send(
+            &stats,
+            "web",
+            http.client.get(format!("http://{web}{path}")),
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// A logged-in user opening API-backed pages every 2 s (each without
 /// waiting for the previous one, as separate users would).
-async fn web_session(http: Http, web: SocketAddr, cookie: String, stop: watch::Receiver<bool>, stats: Stats) {
+async fn web_session(
+    http: Http,
+    web: SocketAddr,
+    cookie: String,
+    stop: watch::Receiver<bool>,
+    stats: Stats,
+) {
     let mut pages = JoinSet::new();
     for i in 0..MAX_REQUESTS_PER_LOOP {
         if *stop.borrow() {
             break;
         }
         let path = if i % 2 == 0 { "/items" } else { "/" };
-        let request = http.client.get(format!("http://{web}{path}")).header("cookie", &cookie);
+        let request = http
+            .client
+            .get(format!("http://{web}{path}"))
+            .header("cookie", &cookie);
         let stats = stats.clone();
         pages.spawn(async move {
             let _ = send(&stats, "web", request).await;
@@ -963,7 +1191,12 @@ async fn serve_mix(http: Http, serve: SocketAddr, stop: watch::Receiver<bool>, s
             1 => "/login",
             _ => "/api/v1/users/me",
         };
-        let _ = send(&stats, "serve", http.client.get(format!("http://{serve}{path}"))).await;
+        let _ = send(
+            &stats,
+            "serve",
+            http.client.get(format!("http://{serve}{path}")),
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }

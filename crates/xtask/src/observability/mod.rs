@@ -50,12 +50,18 @@ fn run_static() -> Result<()> {
     let promtool = crate::delivery::cmd::ensure_apt("promtool", &["prometheus"])?;
     let root = cmd::workspace_root().join("observability");
     let rules = files(&root.join("prometheus/rules"), "yml")?;
-    ensure!(!rules.is_empty(), "no rule files in observability/prometheus/rules");
+    ensure!(
+        !rules.is_empty(),
+        "no rule files in observability/prometheus/rules"
+    );
     let mut check = Command::new(&promtool);
     check.args(["check", "rules"]).args(&rules);
     cmd::run(check)?;
     let tests = files(&root.join("prometheus/tests"), "yml")?;
-    ensure!(!tests.is_empty(), "no rule tests in observability/prometheus/tests");
+    ensure!(
+        !tests.is_empty(),
+        "no rule tests in observability/prometheus/tests"
+    );
     let mut test = Command::new(&promtool);
     test.args(["test", "rules"]).args(&tests);
     cmd::run(test)?;
@@ -90,7 +96,10 @@ fn run_static() -> Result<()> {
         );
     }
     let dashboards = files(&root.join("grafana/dashboards"), "json")?;
-    ensure!(!dashboards.is_empty(), "no dashboards in observability/grafana/dashboards");
+    ensure!(
+        !dashboards.is_empty(),
+        "no dashboards in observability/grafana/dashboards"
+    );
     let mut exprs = Vec::new();
     for path in &dashboards {
         let text = std::fs::read_to_string(path)?;
@@ -142,7 +151,10 @@ fn check_trace_links(datasources: &str) -> Result<()> {
             }
         }
     }
-    ensure!(links > 0, "no traces-to-metrics link maps service.name to job");
+    ensure!(
+        links > 0,
+        "no traces-to-metrics link maps service.name to job"
+    );
     Ok(())
 }
 
@@ -186,7 +198,9 @@ fn alert_rules(files: &[PathBuf]) -> Result<Vec<AlertRule>> {
                     .as_mapping()
                     .map(|m| {
                         m.iter()
-                            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+                            .filter_map(|(k, v)| {
+                                Some((k.as_str()?.to_owned(), v.as_str()?.to_owned()))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -208,7 +222,9 @@ fn check_firing_tests(alerts: &[AlertRule], tests: &[PathBuf]) -> Result<()> {
         let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path)?)?;
         for test in doc["tests"].as_sequence().into_iter().flatten() {
             for case in test["alert_rule_test"].as_sequence().into_iter().flatten() {
-                let expects = case["exp_alerts"].as_sequence().is_some_and(|a| !a.is_empty());
+                let expects = case["exp_alerts"]
+                    .as_sequence()
+                    .is_some_and(|a| !a.is_empty());
                 if expects && let Some(name) = case["alertname"].as_str() {
                     fired.insert(name.to_owned());
                 }
@@ -224,7 +240,10 @@ fn check_firing_tests(alerts: &[AlertRule], tests: &[PathBuf]) -> Result<()> {
         missing.is_empty(),
         "alerts without a promtool test that makes them fire: {missing:?}"
     );
-    println!("observability: all {} alerts have a firing test", alerts.len());
+    println!(
+        "observability: all {} alerts have a firing test",
+        alerts.len()
+    );
     Ok(())
 }
 
@@ -242,7 +261,12 @@ fn check_routes(alerts: &[AlertRule], config: &Path) -> Result<()> {
             .iter()
             .find(|(s, _)| *s == severity)
             .map(|(_, r)| *r)
-            .with_context(|| format!("{}: severity {severity:?} has no agreed receiver", alert.name))?;
+            .with_context(|| {
+                format!(
+                    "{}: severity {severity:?} has no agreed receiver",
+                    alert.name
+                )
+            })?;
         let mut command = Command::new(&amtool);
         command
             .args(["config", "routes", "test", "--config.file"])
@@ -267,8 +291,9 @@ fn check_routes(alerts: &[AlertRule], config: &Path) -> Result<()> {
 }
 
 fn live_scrape_interval(root: &Path) -> Result<f64> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(root.join("prometheus/prometheus.yml"))?)?;
+    let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(
+        root.join("prometheus/prometheus.yml"),
+    )?)?;
     grafana::parse_duration(
         doc["global"]["scrape_interval"]
             .as_str()
@@ -278,8 +303,9 @@ fn live_scrape_interval(root: &Path) -> Result<f64> {
 
 /// The `userhub*` job names of prometheus.yml.
 fn userhub_jobs(root: &Path) -> Result<BTreeSet<String>> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(root.join("prometheus/prometheus.yml"))?)?;
+    let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(
+        root.join("prometheus/prometheus.yml"),
+    )?)?;
     Ok(doc["scrape_configs"]
         .as_sequence()
         .into_iter()
@@ -298,7 +324,10 @@ fn check_dashboard(d: &Value, jobs: &BTreeSet<String>) -> Result<Vec<String>> {
             "missing `{key}`"
         );
     }
-    ensure!(d["schemaVersion"].as_u64().is_some(), "missing `schemaVersion`");
+    ensure!(
+        d["schemaVersion"].as_u64().is_some(),
+        "missing `schemaVersion`"
+    );
     let panels = d["panels"].as_array().context("missing `panels`")?;
     ensure!(!panels.is_empty(), "no panels");
     let mut ids = HashSet::new();
@@ -317,16 +346,25 @@ fn check_dashboard(d: &Value, jobs: &BTreeSet<String>) -> Result<Vec<String>> {
         if kind == "row" {
             continue;
         }
-        ensure!(p["datasource"].is_object(), "panel {title:?}: no `datasource`");
+        ensure!(
+            p["datasource"].is_object(),
+            "panel {title:?}: no `datasource`"
+        );
         let targets = p["targets"].as_array().context("panel without `targets`")?;
         ensure!(!targets.is_empty(), "panel {title:?}: no targets");
         let covers = grafana::covers(p["description"].as_str().unwrap_or_default())
             .with_context(|| format!("panel {title:?}"))?;
         for job in &covers {
-            ensure!(jobs.contains(job), "panel {title:?} covers {job}, which is not a job of prometheus.yml ({jobs:?})");
+            ensure!(
+                jobs.contains(job),
+                "panel {title:?} covers {job}, which is not a job of prometheus.yml ({jobs:?})"
+            );
         }
         for t in targets {
-            ensure!(t["refId"].as_str().is_some(), "panel {title:?}: target without refId");
+            ensure!(
+                t["refId"].as_str().is_some(),
+                "panel {title:?}: target without refId"
+            );
             let expr = t["expr"].as_str().context("target without `expr`")?;
             // At the default 15 s scrape, a [$__interval] window holds fewer
             // than two samples: rate() and increase() come back empty.
@@ -381,10 +419,17 @@ mod tests {
     fn the_repository_passes_both_checks() {
         let root = cmd::workspace_root();
         check_trace_links(
-            &std::fs::read_to_string(root.join("observability/grafana/provisioning/datasources/datasources.yaml")).unwrap(),
+            &std::fs::read_to_string(
+                root.join("observability/grafana/provisioning/datasources/datasources.yaml"),
+            )
+            .unwrap(),
         )
         .unwrap();
-        for doc in ["docs/runbooks.md", "docs/observability.md", "observability/prometheus/rules/userhub.yml"] {
+        for doc in [
+            "docs/runbooks.md",
+            "docs/observability.md",
+            "observability/prometheus/rules/userhub.yml",
+        ] {
             check_overload_wording(&std::fs::read_to_string(root.join(doc)).unwrap()).unwrap();
         }
     }

@@ -4,10 +4,29 @@
 use std::collections::BTreeSet;
 
 const KEYWORDS: &[&str] = &[
-    "and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",
-    "group_right", "inf", "nan", "atan2",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "inf",
+    "nan",
+    "atan2",
 ];
-const GROUPINGS: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
+const GROUPINGS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
 
 /// Metric names in `expr` (recording-rule names included).
 pub fn metric_names(expr: &str) -> BTreeSet<String> {
@@ -26,7 +45,9 @@ pub fn metric_names(expr: &str) -> BTreeSet<String> {
         }
         if c.is_ascii_alphabetic() || c == '_' || c == ':' {
             let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':') {
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -128,17 +149,26 @@ mod tests {
     #[test]
     fn finds_metrics_not_functions_labels_or_keywords() {
         assert_eq!(
-            names(r#"histogram_quantile(0.95, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket{job=~"$job"}[$__rate_interval])))"#),
+            names(
+                r#"histogram_quantile(0.95, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket{job=~"$job"}[$__rate_interval])))"#
+            ),
             ["http_server_request_duration_seconds_bucket"]
         );
         assert_eq!(
-            names("(userhub:a:ratio_rate1h > (14.4 * 0.001) and userhub:a:ratio_rate5m > 1e-3) or on(job) up == 0"),
+            names(
+                "(userhub:a:ratio_rate1h > (14.4 * 0.001) and userhub:a:ratio_rate5m > 1e-3) or on(job) up == 0"
+            ),
             ["up", "userhub:a:ratio_rate1h", "userhub:a:ratio_rate5m"]
         );
         assert_eq!(
-            names(r#"sum(x_total{a="b"}) by (job) / ignoring(le) group_left(instance) y offset 5m"#),
+            names(
+                r#"sum(x_total{a="b"}) by (job) / ignoring(le) group_left(instance) y offset 5m"#
+            ),
             ["x_total", "y"]
         );
-        assert_eq!(names("time() - process_start_time_seconds{job=~\"$job\"}"), ["process_start_time_seconds"]);
+        assert_eq!(
+            names("time() - process_start_time_seconds{job=~\"$job\"}"),
+            ["process_start_time_seconds"]
+        );
     }
 }

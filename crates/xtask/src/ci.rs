@@ -5,61 +5,73 @@
 
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::cmd;
-
-pub const ABOUT: &str = "format check, clippy, every test incl. browser e2e, cargo-deny, schemathesis, delivery lint, observability, Kubernetes packaging, image, k6 smoke, short drills, infrastructure code (the CI pipeline)";
+use crate::rig::binary::SourceArgs;
 
 type Step = (&'static str, fn() -> Result<()>);
 
 const STEPS: &[Step] = &[
     ("fmt", fmt),
     ("clippy", clippy),
-    ("test", || crate::test::run(&[])),
-    ("deny", || crate::deny::run(&[])),
+    ("test", || crate::test::run(&crate::test::Args::default())),
+    ("deny", crate::deny::run),
     // Every schemathesis check and phase on both databases in 60 s each
     // (the command alone: 25 examples per operation in 150 s each).
     ("schemathesis", || {
-        crate::schemathesis::run(&["--max-examples", "10", "--max-time", "60"].map(String::from))
+        crate::schemathesis::run(&crate::schemathesis::Args {
+            backend: None,
+            max_examples: 10,
+            max_time: 60,
+        })
     }),
-    ("lint_delivery", || crate::lint_delivery::run(&[])),
-    ("observability", || crate::observability::run(&[])),
-    ("k8s", || crate::k8s::run(&[])),
-    ("image", || crate::image::run(&[])),
+    ("lint_delivery", crate::lint_delivery::run),
+    ("observability", || {
+        crate::observability::run(&crate::observability::Args::default())
+    }),
+    ("k8s", || crate::k8s::run(&crate::k8s::Args::default())),
+    (
+        "image",
+        || crate::image::run(&crate::image::Args::default()),
+    ),
     // Load and resilience gates on the static binary the image step built.
     ("load_smoke", || {
-        crate::load::run(&shipped(&["smoke", "--no-record"]))
+        crate::load::run(&crate::load::Args {
+            scenario: "smoke".to_owned(),
+            no_record: true,
+            binary: shipped(),
+        })
     }),
-    ("drill_crash", || {
-        crate::drill::run(&shipped(&["crash", "--short"]))
-    }),
-    ("drill_rolling", || {
-        crate::drill::run(&shipped(&["rolling-restart", "--short"]))
-    }),
-    ("drill_db_outage", || {
-        crate::drill::run(&shipped(&["db-outage", "--short"]))
-    }),
+    ("drill_crash", || short_drill("crash")),
+    ("drill_rolling", || short_drill("rolling-restart")),
+    ("drill_db_outage", || short_drill("db-outage")),
     // Terraform, cloud-init and Ansible checks, then the molecule platform
     // scenario: common, hardening, node_exporter, loadbalancer and postgresql
     // converged on one container, a second converge that must change
     // nothing, and the verify playbooks. The base image builds while the
     // linters run. k3s (needs its release from GitHub) converges in hosted CI.
-    ("infra", || crate::infra::run(&[])),
+    (
+        "infra",
+        || crate::infra::run(&crate::infra::Args::default()),
+    ),
 ];
 
-/// `args` plus `--binary <the static musl binary of the image step>`.
-fn shipped(args: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    args.push("--binary".to_owned());
-    args.push(crate::image::static_binary_path().display().to_string());
-    args
+/// `--binary <the static musl binary of the image step>`.
+fn shipped() -> SourceArgs {
+    SourceArgs::path(crate::image::static_binary_path())
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    if let Some(arg) = args.first() {
-        bail!("`ci` takes no arguments (got `{arg}`)");
-    }
+/// `drill NAME --short --binary <the shipped binary>`.
+fn short_drill(name: &str) -> Result<()> {
+    crate::drill::run(&crate::drill::Args {
+        name: name.to_owned(),
+        short: true,
+        binary: shipped(),
+    })
+}
+
+pub fn run() -> Result<()> {
     let start = Instant::now();
     let mut timings = Vec::new();
     let mut outcome = Ok(());

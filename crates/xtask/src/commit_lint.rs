@@ -9,10 +9,6 @@ use anyhow::{Context, Result, bail};
 
 use crate::delivery::{cmd, repo_root};
 
-/// One-line description for `cargo xtask help`.
-pub const ABOUT: &str =
-    "check commit messages are Conventional Commits (--file, --message, --range)";
-
 /// Commit types accepted in the header (`type(scope)!: subject`).
 pub const TYPES: &[&str] = &[
     "build", "chore", "ci", "docs", "feat", "fix", "perf", "refactor", "revert", "style", "test",
@@ -28,10 +24,25 @@ enum Mode {
     Landing,
 }
 
+/// `cargo xtask commit_lint --file PATH | --message TEXT | --range BASE..HEAD`.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Args {
+    /// A message being written (the commit-msg hook): autosquash prefixes allowed
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<String>,
+    /// One message about to land
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+    /// The commits of a pull or merge request
+    #[arg(long, value_name = "BASE..HEAD")]
+    pub range: Option<String>,
+}
+
 /// Entry point of `cargo xtask commit_lint`.
-pub fn run(args: &[String]) -> Result<()> {
-    match args {
-        [flag, path] if flag == "--file" => {
+pub fn run(args: &Args) -> Result<()> {
+    match (&args.file, &args.message, &args.range) {
+        (Some(path), _, _) => {
             let raw = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
             check(&strip_comments(&raw), Mode::Local).map_err(|err| {
                 anyhow::anyhow!(
@@ -40,8 +51,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 )
             })
         }
-        [flag, message] if flag == "--message" => check(message, Mode::Landing),
-        [flag, range] if flag == "--range" => check_range(range),
+        (None, Some(message), _) => check(message, Mode::Landing),
+        (None, None, Some(range)) => check_range(range),
         _ => bail!(
             "usage: cargo xtask commit_lint --file PATH | --message TEXT | --range BASE..HEAD"
         ),

@@ -1,19 +1,13 @@
 //! `cargo xtask deny`: licenses, bans, sources and (where reachable) advisories.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::cmd;
-
-pub const ABOUT: &str =
-    "cargo-deny: licenses, bans, sources; advisories when the RustSec DB is reachable";
 
 /// The cargo-deny release installed when missing (builds with Rust 1.95).
 const CARGO_DENY_VERSION: &str = "0.20.2";
 
-pub fn run(args: &[String]) -> Result<()> {
-    if let Some(arg) = args.first() {
-        bail!("`deny` takes no arguments (got `{arg}`)");
-    }
+pub fn run() -> Result<()> {
     if !cmd::cargo_has("deny") {
         cmd::timed(&format!("install cargo-deny {CARGO_DENY_VERSION}"), || {
             let mut install = cmd::cargo();

@@ -16,19 +16,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-pub const ABOUT: &str = "browser end-to-end suite of the web UI (Chromium + playwright-core)";
-
 /// The whole suite must finish within this.
 const SUITE_DEADLINE: Duration = Duration::from_secs(8 * 60);
 
-pub fn run(args: &[String]) -> Result<()> {
-    let modes = match args {
-        [] => "serve,split".to_owned(),
-        [flag, mode] if flag == "--mode" && matches!(mode.as_str(), "serve" | "split") => {
-            mode.clone()
-        }
-        _ => bail!("usage: cargo xtask e2e [--mode serve|split]"),
-    };
+/// `cargo xtask e2e [--mode serve|split]` (default both).
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// One deployment only: `userhub serve`, or split `api` + `web` processes
+    #[arg(long, value_parser = ["serve", "split"])]
+    pub mode: Option<String>,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let modes = args
+        .mode
+        .clone()
+        .unwrap_or_else(|| "serve,split".to_owned());
     let root = crate::cmd::workspace_root();
     let suite = root.join("crates/userhub-web/e2e");
     let chromium = ensure_chromium()?;

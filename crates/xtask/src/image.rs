@@ -24,10 +24,6 @@ use crate::delivery::{
     cmd, free_loopback_addr, http, prometheus, random_hex, repo_root, target_dir,
 };
 
-/// One-line description for `cargo xtask help`.
-pub const ABOUT: &str =
-    "build the container image and smoke-test it (read-only, uid 65532, SIGTERM)";
-
 /// The final image may not exceed this many bytes (25 MB).
 pub const MAX_IMAGE_BYTES: u64 = 25_000_000;
 /// The non-root user the image runs as.
@@ -37,52 +33,39 @@ const SOURCE_URL: &str = "https://github.com/userhub/userhub";
 /// `USERHUB_SHUTDOWN_TIMEOUT_SECONDS` given to the container, and the drain deadline checked.
 const DRAIN_SECONDS: u64 = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
+/// Where the image's binary is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// A static musl binary built here, staged into deploy/docker/prebuilt.Dockerfile (no registry needed)
     Prebuilt,
+    /// The multi-stage deploy/docker/Dockerfile (pulls its base images)
     Dockerfile,
 }
 
-#[derive(Debug)]
-struct Options {
-    source: Source,
-    tag: String,
+/// `cargo xtask image [--source prebuilt|dockerfile] [--tag NAME]`: builds the
+/// image and smoke-tests it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, value_enum, default_value_t = Source::Prebuilt)]
+    pub source: Source,
+    /// The image's tag
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_TAG)]
+    pub tag: String,
 }
 
-impl Options {
-    fn parse(args: &[String]) -> Result<Self> {
-        let mut opts = Self {
+const DEFAULT_TAG: &str = "userhub:local";
+
+impl Default for Args {
+    fn default() -> Self {
+        Self {
             source: Source::Prebuilt,
-            tag: "userhub:local".to_owned(),
-        };
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            match arg.as_str() {
-                "--source" => {
-                    opts.source = match it.next().map(String::as_str) {
-                        Some("prebuilt") => Source::Prebuilt,
-                        Some("dockerfile") => Source::Dockerfile,
-                        other => bail!("--source takes prebuilt|dockerfile, got {other:?}"),
-                    }
-                }
-                "--tag" => opts.tag = it.next().context("--tag needs a value")?.clone(),
-                "-h" | "--help" => {
-                    println!(
-                        "cargo xtask image [--source prebuilt|dockerfile] [--tag NAME]\n\
-                         Builds the image (default tag userhub:local) and smoke-tests it."
-                    );
-                    std::process::exit(0);
-                }
-                other => bail!("unknown argument {other:?} (see --help)"),
-            }
+            tag: DEFAULT_TAG.to_owned(),
         }
-        Ok(opts)
     }
 }
 
 /// Entry point of `cargo xtask image`.
-pub fn run(args: &[String]) -> Result<()> {
-    let opts = Options::parse(args)?;
+pub fn run(opts: &Args) -> Result<()> {
     let started = Instant::now();
     let work = target_dir().join("xtask-image");
     fs::create_dir_all(&work)?;
@@ -771,15 +754,5 @@ mod tests {
         let text = "# TYPE userhub_build_info gauge\nuserhub_build_info{version=\"0.1.0\",git_commit=\"0123456789ab\",rustc=\"1.95.0\"} 1\n";
         assert_eq!(build_info_commit(text).as_deref(), Some("0123456789ab"));
         assert_eq!(build_info_commit("nothing"), None);
-    }
-
-    #[test]
-    fn parses_options() {
-        let args = ["--source", "dockerfile", "--tag", "x:1"].map(String::from);
-        let opts = Options::parse(&args).expect("valid options");
-        assert_eq!(opts.source, Source::Dockerfile);
-        assert_eq!(opts.tag, "x:1");
-        assert!(Options::parse(&["--source".to_owned(), "nope".to_owned()]).is_err());
-        assert!(Options::parse(&["--bogus".to_owned()]).is_err());
     }
 }

@@ -40,9 +40,6 @@ use anyhow::{Context, Result, bail, ensure};
 use crate::delivery::docker::Engine;
 use crate::delivery::{cmd, repo_root, target_dir};
 
-/// One-line description for `cargo xtask help`.
-pub const ABOUT: &str = "infrastructure code: terraform fmt/rules/checkov, cloud-init schema, ansible-lint, molecule converge";
-
 /// The `ansible` distribution the collections are taken from.
 const ANSIBLE_DIST: &str = "ansible==12.3.0";
 /// Collections extracted from it (requirements.yml lists the same versions).
@@ -88,35 +85,43 @@ const IMAGE_REPOSITORY: &str = "userhub-infra/debian12";
 const IMAGE_RECIPE_VERSION: &str = "2";
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
+/// `cargo xtask infra [lint | image | molecule SCENARIO]`; with none of them,
+/// every check plus the molecule platform scenario.
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub part: Option<Part>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Part {
+    /// terraform fmt, rules, checkov, wrapper tests, cloud-init schema, ansible-lint, syntax checks, inventory script
+    Lint,
+    /// Build (or reuse) the Debian 12 molecule base image
+    Image,
+    /// `molecule test` of one role (k3s downloads its release: hosted CI) or of the platform scenario
+    Molecule {
+        /// A role with a molecule scenario, or `platform`
+        scenario: String,
+    },
+}
+
 /// Entry point of `cargo xtask infra`.
-pub fn run(args: &[String]) -> Result<()> {
-    match args.first().map(String::as_str) {
+pub fn run(args: &Args) -> Result<()> {
+    match &args.part {
         None => all(),
-        Some("lint") if args.len() == 1 => {
+        Some(Part::Lint) => {
             let tools = Tools::ensure()?;
             lint(&tools)
         }
-        Some("image") if args.len() == 1 => {
+        Some(Part::Image) => {
             let work = work_dir()?;
             let _engine = Engine::ensure(&work)?;
             let tag = base_image(&work)?;
             println!("infra: base image {tag}");
             Ok(())
         }
-        Some("molecule") if args.len() == 2 => scenario(&args[1]),
-        Some("-h" | "--help") => {
-            println!(
-                "cargo xtask infra [lint | image | molecule SCENARIO]\n\
-                 (none)             every check below plus the molecule platform scenario\n\
-                 lint               terraform fmt, rules, checkov, wrapper tests, cloud-init schema,\n\
-                 \x20                  ansible-lint, syntax checks, inventory script\n\
-                 image              build (or reuse) the Debian 12 molecule base image\n\
-                 molecule SCENARIO  `molecule test` of one role (k3s downloads its release:\n\
-                 \x20                  hosted CI) or of the platform scenario"
-            );
-            Ok(())
-        }
-        Some(other) => bail!("unknown argument {other:?} (see cargo xtask infra --help)"),
+        Some(Part::Molecule { scenario: name }) => scenario(name),
     }
 }
 

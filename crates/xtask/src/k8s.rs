@@ -23,12 +23,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use serde::Deserialize;
 
 use crate::delivery::{cmd, repo_root, target_dir};
-
-pub const ABOUT: &str = "Helm chart, environments, Argo CD: lint, render, schemas, snapshots, kubernetes-validate, checkov [--update] [--update-snapshots]";
 
 /// The Kubernetes minor the manifests target, and the chart's `kubeVersion` floor.
 pub const KUBE_VERSIONS: &[&str] = &["1.34.0", "1.31.0"];
@@ -73,18 +71,19 @@ struct Classes {
     rendered: BTreeMap<String, String>,
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let mut update_generated = false;
-    let mut update_snapshots = false;
-    for arg in args {
-        match arg.as_str() {
-            "--update" => update_generated = true,
-            "--update-snapshots" => update_snapshots = true,
-            other => {
-                bail!("k8s: unknown argument {other:?} (expected --update, --update-snapshots)")
-            }
-        }
-    }
+/// `cargo xtask k8s [--update] [--update-snapshots]`.
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Regenerate the chart's files/ from observability/ (rules, dashboards) instead of checking them
+    #[arg(long)]
+    pub update: bool,
+    /// Accept an intended render change: rewrite deploy/helm/tests/snapshots/
+    #[arg(long)]
+    pub update_snapshots: bool,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let (update_generated, update_snapshots) = (args.update, args.update_snapshots);
     let root = repo_root();
     let out = target_dir().join("k8s");
     fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;

@@ -16,8 +16,6 @@ use userhub_testkit::{TestPostgres, create_database};
 use crate::cmd;
 use crate::rig::{binary, haproxy, k6, stack, venv};
 
-pub const ABOUT: &str = "k6 load test (smoke|average|stress|spike|soak) on 2 api replicas + web behind HAProxy, PostgreSQL; thresholds = SLOs [--no-record] [--release|--debug|--binary PATH]";
-
 const SCENARIOS: &[(&str, Duration)] = &[
     ("smoke", Duration::from_secs(30)),
     ("average", Duration::from_secs(60)),
@@ -34,44 +32,41 @@ struct Options {
     binary: binary::Source,
 }
 
-fn parse(args: &[String]) -> Result<Options> {
-    let mut options = Options {
-        scenario: "smoke",
-        planned: SCENARIOS[0].1,
-        record: true,
-        binary: binary::Source::Release,
-    };
-    let mut i = 0;
-    while i < args.len() {
-        let used = options.binary.parse_flag(args, i)?;
-        if used > 0 {
-            i += used;
-            continue;
-        }
-        match args[i].as_str() {
-            "--no-record" => options.record = false,
-            name => {
-                let Some((scenario, planned)) = SCENARIOS.iter().find(|(s, _)| *s == name) else {
-                    bail!(
-                        "unknown load argument `{name}`; scenarios: {}",
-                        SCENARIOS
-                            .iter()
-                            .map(|(s, _)| *s)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                };
-                options.scenario = scenario;
-                options.planned = *planned;
-            }
-        }
-        i += 1;
-    }
-    Ok(options)
+/// `cargo xtask load [SCENARIO] [--no-record] [--release|--debug|--binary PATH]`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The k6 scenario (loadtest/userhub.js)
+    #[arg(default_value = "smoke", value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS.iter().map(|(name, _)| *name)))]
+    pub scenario: String,
+    /// Leave docs/load.md and docs/load/ alone: results only under target/load/
+    #[arg(long)]
+    pub no_record: bool,
+    #[command(flatten)]
+    pub binary: binary::SourceArgs,
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let options = parse(args)?;
+fn options(args: &Args) -> Result<Options> {
+    let Some(&(scenario, planned)) = SCENARIOS.iter().find(|(s, _)| *s == args.scenario) else {
+        bail!(
+            "unknown load scenario `{}`; scenarios: {}",
+            args.scenario,
+            SCENARIOS
+                .iter()
+                .map(|(s, _)| *s)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    Ok(Options {
+        scenario,
+        planned,
+        record: !args.no_record,
+        binary: args.binary.source(),
+    })
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let options = options(args)?;
     let started = Instant::now();
     let commit = crate::drill::report::commit();
     let load_average = crate::drill::report::load_average();

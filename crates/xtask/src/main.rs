@@ -1,70 +1,64 @@
 //! `cargo xtask <command>`: project automation (tests with a throwaway
-//! PostgreSQL, the CI pipeline, benchmarks).
+//! PostgreSQL, the CI pipeline, benchmarks, delivery, load tests, drills).
 //!
-//! `main` only dispatches. A command is a module with
-//! `pub const ABOUT: &str` and `pub fn run(args: &[String]) -> anyhow::Result<()>`;
-//! adding one is adding its name to the `commands!` list below.
+//! `main` only dispatches. The command line is [`cli::Cli`]; a command is a
+//! module with `pub fn run`, and its options are the module's `Args`.
 
+mod bench;
+mod ci;
+mod cli;
 mod cmd;
+mod commit_lint;
 mod delivery;
+mod deny;
+mod drill;
+mod e2e;
+mod image;
+mod infra;
+mod k8s;
+mod lint_delivery;
 mod livestack;
+mod load;
+mod observability;
+mod promote;
 mod rig;
+mod schemathesis;
+mod test;
 
-macro_rules! commands {
-    ($($name:ident),* $(,)?) => {
-        $(mod $name;)*
-        const COMMANDS: &[(&str, &str, fn(&[String]) -> anyhow::Result<()>)] =
-            &[$((stringify!($name), $name::ABOUT, $name::run)),*];
-    };
-}
+use std::process::ExitCode;
 
-commands![
-    test,
-    ci,
-    deny,
-    bench,
-    observability,
-    e2e,
-    image,
-    lint_delivery,
-    k8s,
-    promote,
-    commit_lint,
-    load,
-    drill,
-    schemathesis,
-    infra
-];
+use clap::{CommandFactory, FromArgMatches};
+use cli::{Cli, Command};
 
-fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some((name, rest)) = args.split_first() else {
-        usage();
-        return std::process::ExitCode::FAILURE;
-    };
-    match COMMANDS.iter().find(|(command, _, _)| command == name) {
-        Some((_, _, run)) => match run(rest) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("xtask {name}: error: {error:#}");
-                std::process::ExitCode::FAILURE
-            }
-        },
-        None if name == "help" || name == "--help" || name == "-h" => {
-            usage();
-            std::process::ExitCode::SUCCESS
-        }
-        None => {
-            eprintln!("xtask: unknown command `{name}`");
-            usage();
-            std::process::ExitCode::FAILURE
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let name = matches.subcommand_name().unwrap_or_default().to_owned();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask {name}: error: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }
 
-fn usage() {
-    eprintln!("usage: cargo xtask <command> [args]\n\ncommands:");
-    for (name, about, _) in COMMANDS {
-        eprintln!("  {name:<8} {about}");
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Test(args) => test::run(&args),
+        Command::Ci => ci::run(),
+        Command::Deny => deny::run(),
+        Command::Bench(args) => bench::run(&args),
+        Command::Observability(args) => observability::run(&args),
+        Command::E2e(args) => e2e::run(&args),
+        Command::Image(args) => image::run(&args),
+        Command::LintDelivery => lint_delivery::run(),
+        Command::K8s(args) => k8s::run(&args),
+        Command::Promote(args) => promote::run(&args),
+        Command::CommitLint(args) => commit_lint::run(&args),
+        Command::Load(args) => load::run(&args),
+        Command::Drill(args) => drill::run(&args),
+        Command::Schemathesis(args) => schemathesis::run(&args),
+        Command::Infra(args) => infra::run(&args),
     }
 }

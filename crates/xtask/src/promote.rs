@@ -14,20 +14,29 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::delivery::repo_root;
 
-pub const ABOUT: &str = "pin an environment's image: promote <staging|prod> <sha256:digest> | promote prod --from staging";
-
 const PINNED_ENVIRONMENTS: &[&str] = &["staging", "prod"];
 
-pub fn run(args: &[String]) -> Result<()> {
+/// `cargo xtask promote ENV DIGEST` | `cargo xtask promote ENV --from SOURCE`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The environment to pin (staging or prod)
+    pub env: String,
+    /// The image digest, sha256:<64 lowercase hex>
+    #[arg(required_unless_present = "from")]
+    pub digest: Option<String>,
+    /// Copy the digest this environment runs instead
+    #[arg(long, value_name = "ENV", conflicts_with = "digest")]
+    pub from: Option<String>,
+}
+
+pub fn run(args: &Args) -> Result<()> {
     let root = repo_root();
-    let (env, digest) = match args {
-        [env, from, source] if from == "--from" => {
-            let digest = read_digest(&root, source)?
-                .with_context(|| format!("{source} has no digest to promote"))?;
-            (env.as_str(), digest)
-        }
-        [env, digest] => (env.as_str(), digest.clone()),
-        _ => bail!("usage: cargo xtask promote <env> <sha256:digest> | <env> --from <env>"),
+    let env = args.env.as_str();
+    let digest = match (&args.from, &args.digest) {
+        (Some(source), _) => read_digest(&root, source)?
+            .with_context(|| format!("{source} has no digest to promote"))?,
+        (None, Some(digest)) => digest.clone(),
+        (None, None) => bail!("promote needs a digest or --from ENV"),
     };
     ensure!(
         PINNED_ENVIRONMENTS.contains(&env),

@@ -23,15 +23,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd;
 
-pub const ABOUT: &str =
-    "schemathesis (all checks) against the OpenAPI document, on SQLite and PostgreSQL";
-
 const REQUIREMENTS: &str = "crates/xtask/schemathesis/requirements.txt";
 /// Which checks are narrowed for which operations, and why.
 const CONFIG: &str = "crates/xtask/schemathesis/schemathesis.toml";
 /// Per backend, by default: schemathesis shares this time between its
 /// phases (fuzzing takes what coverage and stateful leave).
-const DEFAULT_MAX_TIME: Duration = Duration::from_secs(150);
+const DEFAULT_MAX_TIME_SECONDS: u64 = 150;
 const DEFAULT_MAX_EXAMPLES: u32 = 25;
 const ADMIN_EMAIL: &str = "schemathesis-admin@example.com";
 const ADMIN_PASSWORD: &str = "schemathesis-admin-password";
@@ -43,8 +40,8 @@ struct Budget {
     max_time: Duration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
     Sqlite,
     Postgres,
 }
@@ -58,29 +55,29 @@ impl Backend {
     }
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let mut backends = vec![Backend::Sqlite, Backend::Postgres];
-    let mut budget = Budget {
-        max_examples: DEFAULT_MAX_EXAMPLES,
-        max_time: DEFAULT_MAX_TIME,
+/// `cargo xtask schemathesis [--backend sqlite|postgres] [--max-examples N] [--max-time SECONDS]`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// One database only (default: both)
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Examples generated per operation
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EXAMPLES)]
+    pub max_examples: u32,
+    /// Time bound per database, shared by the phases
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_TIME_SECONDS)]
+    pub max_time: u64,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let backends = match args.backend {
+        Some(backend) => vec![backend],
+        None => vec![Backend::Sqlite, Backend::Postgres],
     };
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match (arg.as_str(), rest.next().map(String::as_str)) {
-            ("--backend", Some("sqlite")) => backends = vec![Backend::Sqlite],
-            ("--backend", Some("postgres")) => backends = vec![Backend::Postgres],
-            ("--max-examples", Some(n)) => {
-                budget.max_examples = n.parse().context("--max-examples takes a number")?;
-            }
-            ("--max-time", Some(n)) => {
-                budget.max_time =
-                    Duration::from_secs(n.parse().context("--max-time takes seconds")?);
-            }
-            _ => bail!(
-                "usage: cargo xtask schemathesis [--backend sqlite|postgres] [--max-examples N] [--max-time SECONDS]"
-            ),
-        }
-    }
+    let budget = Budget {
+        max_examples: args.max_examples,
+        max_time: Duration::from_secs(args.max_time),
+    };
     let root = cmd::workspace_root();
     let schemathesis = cmd::timed("schemathesis: virtualenv", || ensure_venv(&root))?;
     let bin = cmd::timed("schemathesis: build userhub", || cmd::build_userhub(false))?;

@@ -6,9 +6,20 @@ use userhub_testkit::postgres::ENV_URL;
 
 use crate::cmd;
 
-pub const ABOUT: &str = "run every test (nextest + doctests against a throwaway PostgreSQL, then the browser e2e suite); extra args go to the test runner and skip e2e";
+/// `cargo xtask test [RUNNER ARGS...]`.
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Passed to `cargo nextest run` (or `cargo test`), e.g. `-E 'test(login)'` or `-- items`; any skips the browser suite
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "RUNNER ARGS"
+    )]
+    pub runner: Vec<String>,
+}
 
-pub fn run(args: &[String]) -> Result<()> {
+pub fn run(args: &Args) -> Result<()> {
+    let args = &args.runner;
     let (_cluster, url) = match std::env::var(ENV_URL) {
         Ok(url) if !url.trim().is_empty() => {
             println!("xtask test: using PostgreSQL from {ENV_URL}");
@@ -51,7 +62,9 @@ pub fn run(args: &[String]) -> Result<()> {
     // The browser suite belongs to "every test"; a filtered run (extra
     // args) is a developer narrowing down, so it stops at the Rust tests.
     if args.is_empty()
-        && let Err(error) = cmd::timed("browser e2e", || crate::e2e::run(&[]))
+        && let Err(error) = cmd::timed("browser e2e", || {
+            crate::e2e::run(&crate::e2e::Args::default())
+        })
     {
         failures.push(error);
     }

@@ -25,8 +25,6 @@ use report::{DataRow, Limit, Results, Row, Startup};
 use scenarios::{Db, Kind, Plan, SCENARIOS};
 use server::Server;
 
-pub const ABOUT: &str = "benchmark the API (wrk and pgbench; SQLite and PostgreSQL; a million-row data set; callgrind instructions per request) and write docs/benchmarks.md [--quick] [--db sqlite|postgres] [--no-data] [--no-cpu] [--baseline BINARY] [--out FILE]; `bench telemetry [SECONDS ROUNDS]`: trace export overhead and scrape times";
-
 const FULL: Plan = Plan {
     warmup: Duration::from_secs(3),
     measure: Duration::from_secs(15),
@@ -54,70 +52,75 @@ struct Options {
     baseline: Option<PathBuf>,
 }
 
-fn parse(args: &[String]) -> Result<Options> {
-    let mut quick = false;
-    let mut dbs = vec![Db::Sqlite, Db::Postgres];
-    let mut out = None;
-    let mut data = true;
-    let mut cpu = true;
-    let mut baseline = None;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => quick = true,
-            "--db" => {
-                dbs = match args.next().map(String::as_str) {
-                    Some("sqlite") => vec![Db::Sqlite],
-                    Some("postgres") => vec![Db::Postgres],
-                    other => bail!("--db takes sqlite or postgres, got {other:?}"),
-                }
-            }
-            "--out" => out = Some(PathBuf::from(args.next().context("--out needs a path")?)),
-            "--no-data" => data = false,
-            "--no-cpu" => cpu = false,
-            "--baseline" => {
-                baseline = Some(PathBuf::from(
-                    args.next()
-                        .context("--baseline needs the path of a userhub binary")?,
-                ))
-            }
-            other => bail!("unknown bench argument `{other}` (see `cargo xtask help`)"),
-        }
-    }
+/// `cargo xtask bench [--quick] [--db sqlite|postgres] [--out FILE] [--no-data]
+/// [--no-cpu] [--baseline BINARY]` | `cargo xtask bench telemetry [SECONDS ROUNDS]`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Smoke run: 1 s warm-up, 3 s measured, 1 round; writes target/benchmarks-quick.md
+    #[arg(long)]
+    pub quick: bool,
+    /// One database only
+    #[arg(long, value_enum)]
+    pub db: Option<Db>,
+    /// Write the report here (default docs/benchmarks.md, with --quick target/benchmarks-quick.md)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Skip the million-row scenarios
+    #[arg(long)]
+    pub no_data: bool,
+    /// Skip the callgrind profile
+    #[arg(long)]
+    pub no_cpu: bool,
+    /// Also profile this older `userhub` build under callgrind, side by side
+    #[arg(long, value_name = "BINARY")]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Trace export overhead and /metrics scrape times (observability/bench/telemetry-overhead.sh)
+    Telemetry(telemetry::Args),
+}
+
+fn options(args: &Args) -> Options {
+    let quick = args.quick;
     let root = cmd::workspace_root();
-    let out = out.unwrap_or_else(|| {
+    let out = args.out.clone().unwrap_or_else(|| {
         if quick {
             root.join("target/benchmarks-quick.md")
         } else {
             root.join("docs/benchmarks.md")
         }
     });
-    Ok(Options {
+    Options {
         quick,
-        dbs,
+        dbs: match args.db {
+            Some(db) => vec![db],
+            None => vec![Db::Sqlite, Db::Postgres],
+        },
         out,
-        data,
-        cpu,
-        baseline,
-    })
+        data: !args.no_data,
+        cpu: !args.no_cpu,
+        baseline: args.baseline.clone(),
+    }
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    if let Some((first, rest)) = args.split_first()
-        && first == "telemetry"
-    {
-        return telemetry::run(rest);
+pub fn run(args: &Args) -> Result<()> {
+    if let Some(Command::Telemetry(telemetry)) = &args.command {
+        return telemetry::run(telemetry);
     }
     let started = Instant::now();
     // Taken before anything is built: the code measured is the code at this commit.
     let commit = machine::commit();
-    let options = parse(args)?;
+    let options = options(args);
     let plan = if options.quick { QUICK } else { FULL };
-    let mut command = String::from("cargo xtask bench");
-    for arg in args {
-        command.push(' ');
-        command.push_str(arg);
-    }
+    // As typed: the report names the command that produced it.
+    let command = std::iter::once("cargo xtask".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
 
     cmd::timed("install load generator", wrk::ensure_installed)?;
     let work = tempfile::Builder::new()

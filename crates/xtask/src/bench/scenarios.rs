@@ -10,7 +10,7 @@ use super::server::{RssWatch, Server};
 use super::wrk::{self, Load, WrkResult};
 
 /// Database behind the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Db {
     Sqlite,
     Postgres,

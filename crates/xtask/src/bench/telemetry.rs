@@ -3,18 +3,23 @@
 //! `observability/bench/telemetry-overhead.sh` (export on versus off, and
 //! `/metrics` scrape times under load; results in `docs/observability.md`).
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
 use crate::cmd;
 
-pub fn run(args: &[String]) -> Result<()> {
-    let (seconds, rounds) = match args {
-        [] => ("8", "10"),
-        [seconds, rounds] => (seconds.as_str(), rounds.as_str()),
-        _ => bail!("usage: cargo xtask bench telemetry [SECONDS_PER_RUN ROUNDS]"),
-    };
-    bounded("SECONDS_PER_RUN", seconds, 3..=60)?;
-    bounded("ROUNDS", rounds, 1..=30)?;
+/// `[SECONDS_PER_RUN ROUNDS]`: both or neither.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Seconds each run measures
+    #[arg(value_name = "SECONDS_PER_RUN", default_value_t = 8, requires = "rounds", value_parser = clap::value_parser!(u32).range(3..=60))]
+    pub seconds: u32,
+    /// Rounds of export on versus off
+    #[arg(default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub rounds: u32,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let (seconds, rounds) = (args.seconds.to_string(), args.rounds.to_string());
     cmd::timed("install load generator", super::wrk::ensure_installed)?;
     let mut server = cmd::cargo();
     server.args(["build", "--release", "-p", "userhub", "--bin", "userhub"]);
@@ -38,14 +43,4 @@ pub fn run(args: &[String]) -> Result<()> {
         .args([seconds, rounds])
         .current_dir(&root);
     cmd::run(bench)
-}
-
-fn bounded(name: &str, value: &str, range: std::ops::RangeInclusive<u32>) -> Result<()> {
-    let n: u32 = value
-        .parse()
-        .with_context(|| format!("{name} must be a whole number, got `{value}`"))?;
-    if !range.contains(&n) {
-        bail!("{name} must be in {range:?}, got {n}");
-    }
-    Ok(())
 }

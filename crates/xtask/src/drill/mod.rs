@@ -20,13 +20,11 @@ mod rolling;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cmd;
 use crate::rig::{binary, haproxy, k6, now_ms, venv};
 use report::{DrillResult, Event, Run, Target};
-
-pub const ABOUT: &str = "resilience drills: rolling-restart | db-outage | failover | crash | backup-restore | overload [--short] [--release|--debug|--binary PATH]";
 
 type DrillFn = fn(&mut Ctx) -> Result<Outcome>;
 
@@ -176,28 +174,29 @@ impl Ctx {
 pub const DRILL_EMAIL: &str = "drill-writer@example.com";
 pub const DRILL_PASSWORD: &str = "drill-password-1";
 
-pub fn run(args: &[String]) -> Result<()> {
-    let mut source = binary::Source::Release;
-    let mut short = false;
-    let mut name = None;
-    let mut i = 0;
-    while i < args.len() {
-        let used = source.parse_flag(args, i)?;
-        if used > 0 {
-            i += used;
-            continue;
-        }
-        match args[i].as_str() {
-            "--short" => short = true,
-            other if name.is_none() => name = Some(other.to_owned()),
-            other => bail!("unexpected drill argument `{other}`"),
-        }
-        i += 1;
-    }
-    let names: Vec<&str> = DRILLS.iter().map(|d| d.0).collect();
-    let name = name.with_context(|| format!("which drill? one of: {}", names.join(", ")))?;
-    let Some(&(name, full_bound, short_bound, drill)) = DRILLS.iter().find(|d| d.0 == name) else {
-        bail!("unknown drill `{name}`; one of: {}", names.join(", "));
+/// `cargo xtask drill NAME [--short] [--release|--debug|--binary PATH]`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The drill
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(DRILLS.iter().map(|d| d.0)))]
+    pub name: String,
+    /// The short variant (CI's): shorter load and waits, tighter time bound
+    #[arg(long)]
+    pub short: bool,
+    #[command(flatten)]
+    pub binary: binary::SourceArgs,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let (source, short) = (args.binary.source(), args.short);
+    let Some(&(name, full_bound, short_bound, drill)) = DRILLS.iter().find(|d| d.0 == args.name)
+    else {
+        let names: Vec<&str> = DRILLS.iter().map(|d| d.0).collect();
+        bail!(
+            "unknown drill `{}`; one of: {}",
+            args.name,
+            names.join(", ")
+        );
     };
     let bound = if short { short_bound } else { full_bound };
     let commit = report::commit();

@@ -25,18 +25,23 @@ use serde_json::Value;
 
 use crate::cmd;
 
-pub const ABOUT: &str = "promtool/amtool checks of rules, tests and routes, dashboard validation, and the live-stack test (--static | --live; default both)";
-
 /// Where each severity must be routed (observability/alertmanager/alertmanager.yml).
 const ROUTES: &[(&str, &str)] = &[("critical", "oncall"), ("warning", "ticket")];
 
-pub fn run(args: &[String]) -> Result<()> {
-    let (static_checks, live_test) = match args {
-        [] => (true, true),
-        [flag] if flag == "--static" => (true, false),
-        [flag] if flag == "--live" => (false, true),
-        _ => bail!("usage: cargo xtask observability [--static | --live]"),
-    };
+/// `cargo xtask observability [--static | --live]` (default both).
+#[derive(Debug, Default, clap::Args)]
+#[group(multiple = false)]
+pub struct Args {
+    /// Only the static checks (promtool, amtool, dashboards)
+    #[arg(long = "static")]
+    pub static_only: bool,
+    /// Only the live-stack test
+    #[arg(long)]
+    pub live: bool,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let (static_checks, live_test) = (!args.live, !args.static_only);
     if static_checks {
         cmd::timed("observability: static checks", run_static)?;
     }

@@ -17,22 +17,40 @@ pub enum Source {
     Path(PathBuf),
 }
 
-impl Source {
-    /// Consume `--release`, `--debug` or `--binary PATH` at `args[i]`; the number of args used.
-    pub fn parse_flag(&mut self, args: &[String], i: usize) -> Result<usize> {
-        match args[i].as_str() {
-            "--release" => *self = Self::Release,
-            "--debug" => *self = Self::Debug,
-            "--binary" => {
-                let path = args.get(i + 1).context("--binary needs a path")?;
-                *self = Self::Path(PathBuf::from(path));
-                return Ok(2);
-            }
-            _ => return Ok(0),
+/// `--release`, `--debug` or `--binary PATH` (one at most; the default is `--release`).
+#[derive(Debug, Clone, Default, clap::Args)]
+#[group(multiple = false)]
+pub struct SourceArgs {
+    /// Run a release build of `userhub` (the default: what production runs)
+    #[arg(long)]
+    release: bool,
+    /// Run a debug build (quicker to build, slower server)
+    #[arg(long)]
+    debug: bool,
+    /// Run this `userhub` binary, e.g. the static musl binary of `cargo xtask image`
+    #[arg(long, value_name = "PATH")]
+    binary: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    /// `--binary PATH`.
+    pub fn path(path: PathBuf) -> Self {
+        Self {
+            binary: Some(path),
+            ..Self::default()
         }
-        Ok(1)
     }
 
+    pub fn source(&self) -> Source {
+        match (&self.binary, self.debug && !self.release) {
+            (Some(path), _) => Source::Path(path.clone()),
+            (None, true) => Source::Debug,
+            (None, false) => Source::Release,
+        }
+    }
+}
+
+impl Source {
     pub fn label(&self) -> String {
         match self {
             Self::Release => "release build".into(),

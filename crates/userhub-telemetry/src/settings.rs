@@ -1,9 +1,10 @@
-//! Telemetry configuration, read from the shared [`ConfigSource`].
+//! Telemetry settings: the `telemetry` section of the one [`Config`],
+//! interpreted (log format, sampler, exporter).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 
-use userhub_config::{ConfigError, ConfigSource, Environment};
+use userhub_config::{Config, ConfigError, TelemetryConfig};
 
 /// Default admin listener (metrics, liveness, readiness).
 pub const DEFAULT_ADMIN_BIND: &str = "0.0.0.0:9464";
@@ -65,27 +66,14 @@ pub struct TelemetrySettings {
 }
 
 impl TelemetrySettings {
-    /// Settings for a deployed environment unless `ENVIRONMENT` says
-    /// `development`.
-    pub fn from_source(src: &ConfigSource) -> Result<Self, ConfigError> {
-        let development = Environment::from_source(src, Environment::production()).is_development();
-        Self::build(src, development)
-    }
-
-    /// Settings for an already-resolved environment (`serve` defaults to
-    /// development).
-    pub fn for_environment(src: &ConfigSource, env: &Environment) -> Result<Self, ConfigError> {
-        Self::build(src, env.is_development())
-    }
-
-    fn build(src: &ConfigSource, development: bool) -> Result<Self, ConfigError> {
-        let admin_bind = src.parse_or(
-            "USERHUB_ADMIN_BIND",
-            DEFAULT_ADMIN_BIND.parse().expect("valid default address"),
-            "a socket address such as 0.0.0.0:9464",
-        )?;
-        let log_format = match src
-            .raw("USERHUB_LOG_FORMAT")
+    /// The settings `config` describes (its environment decides the
+    /// default log format).
+    pub fn load(config: &Config) -> Result<Self, ConfigError> {
+        let development = config.environment.is_development();
+        let telemetry = &config.telemetry;
+        let log_format = match telemetry
+            .log_format
+            .as_deref()
             .map(|v| v.trim().to_ascii_lowercase())
         {
             None if development && std::io::stdout().is_terminal() => LogFormat::Text,
@@ -101,36 +89,43 @@ impl TelemetrySettings {
                 }
             },
         };
-        let log_filter = src.string("RUST_LOG").unwrap_or_else(|| "info".to_owned());
+        let log_filter = telemetry
+            .rust_log
+            .clone()
+            .unwrap_or_else(|| "info".to_owned());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|e| ConfigError::new("RUST_LOG", format!("invalid filter: {e}")))?;
-        let service_name = src
-            .string("OTEL_SERVICE_NAME")
-            .unwrap_or_else(|| "userhub".to_owned());
-        let resource_attributes = parse_resource_attributes(src)?;
-        let sampler = parse_sampler(src)?;
-        let otlp = match src.string("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        let otlp = match &telemetry.otel_exporter_otlp_endpoint {
             None => None,
             Some(endpoint) => Some(OtlpSettings {
                 endpoint: endpoint.trim().trim_end_matches('/').to_owned(),
-                protocol: parse_protocol(src)?,
+                protocol: parse_protocol(telemetry)?,
             }),
         };
         Ok(Self {
-            admin_bind,
-            admin_bind_configured: src.raw("USERHUB_ADMIN_BIND").is_some(),
+            admin_bind: telemetry
+                .admin_bind
+                .unwrap_or_else(|| DEFAULT_ADMIN_BIND.parse().expect("valid default address")),
+            admin_bind_configured: telemetry.admin_bind.is_some(),
             log_format,
             log_filter,
-            service_name,
-            resource_attributes,
-            sampler,
+            service_name: telemetry
+                .otel_service_name
+                .clone()
+                .unwrap_or_else(|| "userhub".to_owned()),
+            resource_attributes: parse_resource_attributes(telemetry)?,
+            sampler: parse_sampler(telemetry)?,
             otlp,
         })
     }
 }
 
-fn parse_protocol(src: &ConfigSource) -> Result<OtlpProtocol, ConfigError> {
-    match src.raw("OTEL_EXPORTER_OTLP_PROTOCOL").map(str::trim) {
+fn parse_protocol(telemetry: &TelemetryConfig) -> Result<OtlpProtocol, ConfigError> {
+    match telemetry
+        .otel_exporter_otlp_protocol
+        .as_deref()
+        .map(str::trim)
+    {
         None | Some("grpc") => Ok(OtlpProtocol::Grpc),
         Some("http/protobuf") => Ok(OtlpProtocol::HttpProtobuf),
         Some(other) => Err(ConfigError::new(
@@ -140,8 +135,10 @@ fn parse_protocol(src: &ConfigSource) -> Result<OtlpProtocol, ConfigError> {
     }
 }
 
-fn parse_resource_attributes(src: &ConfigSource) -> Result<Vec<(String, String)>, ConfigError> {
-    let Some(raw) = src.raw("OTEL_RESOURCE_ATTRIBUTES") else {
+fn parse_resource_attributes(
+    telemetry: &TelemetryConfig,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let Some(raw) = &telemetry.otel_resource_attributes else {
         return Ok(Vec::new());
     };
     raw.split(',')
@@ -157,46 +154,48 @@ fn parse_resource_attributes(src: &ConfigSource) -> Result<Vec<(String, String)>
         .collect()
 }
 
-fn parse_sampler(src: &ConfigSource) -> Result<SamplerSetting, ConfigError> {
-    let ratio = || -> Result<f64, ConfigError> {
-        let r = src.parse_or("OTEL_TRACES_SAMPLER_ARG", 1.0f64, "a ratio between 0 and 1")?;
-        if (0.0..=1.0).contains(&r) {
-            Ok(r)
-        } else {
-            Err(ConfigError::new(
-                "OTEL_TRACES_SAMPLER_ARG",
-                format!("expected a ratio between 0 and 1, got {r}"),
-            ))
-        }
-    };
-    Ok(match src.raw("OTEL_TRACES_SAMPLER").map(str::trim) {
-        None | Some("parentbased_always_on") => SamplerSetting::ParentBasedAlwaysOn,
-        Some("always_on") => SamplerSetting::AlwaysOn,
-        Some("always_off") => SamplerSetting::AlwaysOff,
-        Some("traceidratio") => SamplerSetting::TraceIdRatio(ratio()?),
-        Some("parentbased_always_off") => SamplerSetting::ParentBasedAlwaysOff,
-        Some("parentbased_traceidratio") => SamplerSetting::ParentBasedTraceIdRatio(ratio()?),
-        Some(other) => {
-            return Err(ConfigError::new(
-                "OTEL_TRACES_SAMPLER",
-                format!(
-                    "expected always_on, always_off, traceidratio, parentbased_always_on, \
+fn parse_sampler(telemetry: &TelemetryConfig) -> Result<SamplerSetting, ConfigError> {
+    let ratio = telemetry.otel_traces_sampler_arg.unwrap_or(1.0);
+    Ok(
+        match telemetry.otel_traces_sampler.as_deref().map(str::trim) {
+            None | Some("parentbased_always_on") => SamplerSetting::ParentBasedAlwaysOn,
+            Some("always_on") => SamplerSetting::AlwaysOn,
+            Some("always_off") => SamplerSetting::AlwaysOff,
+            Some("traceidratio") => SamplerSetting::TraceIdRatio(ratio),
+            Some("parentbased_always_off") => SamplerSetting::ParentBasedAlwaysOff,
+            Some("parentbased_traceidratio") => SamplerSetting::ParentBasedTraceIdRatio(ratio),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "OTEL_TRACES_SAMPLER",
+                    format!(
+                        "expected always_on, always_off, traceidratio, parentbased_always_on, \
                      parentbased_always_off or parentbased_traceidratio, got {other:?}"
-                ),
-            ));
-        }
-    })
+                    ),
+                ));
+            }
+        },
+    )
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use userhub_config::Environment;
+
     use super::*;
+
+    fn from_pairs(pairs: &[(&str, &str)]) -> Result<TelemetrySettings, ConfigError> {
+        TelemetrySettings::load(&Config::from_pairs(
+            pairs.iter().copied(),
+            Environment::production(),
+        )?)
+    }
 
     #[test]
     fn defaults_export_nothing_and_log_json() {
-        let s = TelemetrySettings::from_source(&ConfigSource::from_pairs([])).unwrap();
+        let s = from_pairs(&[]).unwrap();
         assert_eq!(s.admin_bind, "0.0.0.0:9464".parse().unwrap());
+        assert!(!s.admin_bind_configured);
         assert_eq!(s.log_format, LogFormat::Json);
         assert_eq!(s.log_filter, "info");
         assert_eq!(s.service_name, "userhub");
@@ -206,7 +205,7 @@ mod tests {
 
     #[test]
     fn reads_the_standard_otel_variables() {
-        let s = TelemetrySettings::from_source(&ConfigSource::from_pairs([
+        let s = from_pairs(&[
             ("USERHUB_ADMIN_BIND", "127.0.0.1:9999"),
             ("USERHUB_LOG_FORMAT", "text"),
             ("RUST_LOG", "debug,sqlx=warn"),
@@ -219,9 +218,10 @@ mod tests {
             ),
             ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
             ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(s.admin_bind, "127.0.0.1:9999".parse().unwrap());
+        assert!(s.admin_bind_configured);
         assert_eq!(s.log_format, LogFormat::Text);
         assert_eq!(s.log_filter, "debug,sqlx=warn");
         assert_eq!(s.service_name, "userhub-api");
@@ -251,17 +251,17 @@ mod tests {
             ("OTEL_TRACES_SAMPLER", "sometimes"),
             ("OTEL_RESOURCE_ATTRIBUTES", "novalue"),
         ] {
-            let err = TelemetrySettings::from_source(&ConfigSource::from_pairs([
+            let err = from_pairs(&[
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
                 (var, value),
-            ]))
+            ])
             .unwrap_err();
             assert_eq!(err.var, var, "{value}");
         }
-        let err = TelemetrySettings::from_source(&ConfigSource::from_pairs([
+        let err = from_pairs(&[
             ("OTEL_TRACES_SAMPLER", "traceidratio"),
             ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
-        ]))
+        ])
         .unwrap_err();
         assert_eq!(err.var, "OTEL_TRACES_SAMPLER_ARG");
     }

@@ -1,10 +1,11 @@
-//! The web service's own settings, read from the shared [`ConfigSource`].
+//! The web service's own settings: the `web` section of the one
+//! [`Config`], checked and completed (the cookie key).
 
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use userhub_core::config::{ConfigError, ConfigSource, Environment, Secret};
+use userhub_core::config::{Config, ConfigError, Environment, Secret};
 
 /// Shortest accepted `USERHUB_COOKIE_KEY`, in bytes.
 pub const MIN_COOKIE_KEY_BYTES: usize = 32;
@@ -35,25 +36,14 @@ pub struct WebSettings {
 }
 
 impl WebSettings {
-    /// Reads the settings. The environment comes from `ENVIRONMENT` (unset:
-    /// deployed, strict), and in development a missing `USERHUB_COOKIE_KEY`
-    /// is derived from `SECRET_KEY` when that is set.
-    pub fn from_source(src: &ConfigSource) -> Result<Self, ConfigError> {
-        let environment = Environment::from_source(src, Environment::production());
-        let secret = src.raw("SECRET_KEY").map(Secret::new);
-        Self::load(src, &environment, secret.as_ref())
-    }
-
-    /// Reads the settings for a known `environment`. `secret_key` (the
-    /// service's `SECRET_KEY`, possibly generated in development) is the
-    /// source of the cookie key in development when `USERHUB_COOKIE_KEY` is
-    /// unset; outside development the cookie key is required.
-    pub fn load(
-        src: &ConfigSource,
-        environment: &Environment,
-        secret_key: Option<&Secret>,
-    ) -> Result<Self, ConfigError> {
-        let api_url = match src.raw("USERHUB_API_URL") {
+    /// The UI's settings from `config`. `secret_key` (the service's
+    /// `SECRET_KEY`, possibly generated in development) is the source of the
+    /// cookie key in development when `USERHUB_COOKIE_KEY` is unset; outside
+    /// development the cookie key is required.
+    pub fn load(config: &Config, secret_key: Option<&Secret>) -> Result<Self, ConfigError> {
+        let web = &config.web;
+        let development = config.environment.is_development();
+        let api_url = match &web.api_url {
             None => None,
             Some(url) => {
                 let url = url.trim().trim_end_matches('/');
@@ -66,8 +56,8 @@ impl WebSettings {
                 Some(url.to_owned())
             }
         };
-        let (cookie_key, cookie_key_derived) = match src.raw("USERHUB_COOKIE_KEY") {
-            Some(key) if key.len() >= MIN_COOKIE_KEY_BYTES => (Secret::new(key), false),
+        let (cookie_key, cookie_key_derived) = match &web.cookie_key {
+            Some(key) if key.expose().len() >= MIN_COOKIE_KEY_BYTES => (key.clone(), false),
             Some(_) => {
                 return Err(ConfigError::new(
                     "USERHUB_COOKIE_KEY",
@@ -77,8 +67,8 @@ impl WebSettings {
                 ));
             }
             None => match secret_key {
-                Some(secret) if environment.is_development() => (derive_key(secret), true),
-                _ if environment.is_development() => {
+                Some(secret) if development => (derive_key(secret), true),
+                _ if development => {
                     return Err(ConfigError::new(
                         "USERHUB_COOKIE_KEY",
                         "required when SECRET_KEY is not available",
@@ -92,43 +82,30 @@ impl WebSettings {
                 }
             },
         };
-        let api_timeout = src.secs_or("USERHUB_API_TIMEOUT_SECONDS", Duration::from_secs(10))?;
-        let session_max_age = src.secs_or(
-            "USERHUB_SESSION_MAX_AGE_SECONDS",
-            Duration::from_secs(8 * 86_400),
-        )?;
-        let page_size: u32 = src.parse_or("USERHUB_WEB_PAGE_SIZE", 10, "a whole number")?;
-        if !(1..=100).contains(&page_size) {
+        if !(1..=100).contains(&web.page_size) {
             return Err(ConfigError::new(
                 "USERHUB_WEB_PAGE_SIZE",
                 "must be between 1 and 100",
             ));
         }
-        let cookie_secure = match src.raw("USERHUB_COOKIE_SECURE") {
-            None => None,
-            Some(_) => Some(src.bool_or("USERHUB_COOKIE_SECURE", false)?),
-        };
         Ok(Self {
             api_url,
-            api_timeout,
+            api_timeout: web.api_timeout,
             cookie_key,
             cookie_key_derived,
-            cookie_secure,
-            session_max_age,
-            page_size,
-            project_name: src.raw("PROJECT_NAME").unwrap_or("Userhub").to_owned(),
-            frontend_host: src
-                .raw("FRONTEND_HOST")
-                .unwrap_or("http://localhost:8000")
-                .trim_end_matches('/')
-                .to_owned(),
+            cookie_secure: web.cookie_secure,
+            session_max_age: web.session_max_age,
+            page_size: web.page_size,
+            project_name: config.project.name.clone(),
+            frontend_host: config.project.frontend_host.clone(),
         })
     }
 
     /// Settings for tests and embedding: development defaults with `key`.
     pub fn for_tests(key: &str) -> Self {
-        let src = ConfigSource::from_pairs([("USERHUB_COOKIE_KEY", key)]);
-        Self::load(&src, &Environment::Development, None).expect("valid test settings")
+        Config::from_pairs([("USERHUB_COOKIE_KEY", key)], Environment::Development)
+            .and_then(|config| Self::load(&config, None))
+            .expect("valid test settings")
     }
 }
 
@@ -148,39 +125,48 @@ mod tests {
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
+    /// As `userhub web` reads it: deployed unless `ENVIRONMENT` says
+    /// otherwise, the cookie key derivable from `SECRET_KEY`.
+    fn from_pairs(pairs: &[(&str, &str)]) -> Result<WebSettings, ConfigError> {
+        let config = Config::from_pairs(pairs.iter().copied(), Environment::production())?;
+        WebSettings::load(&config, config.api.secret_key.as_ref())
+    }
+
     #[test]
     fn cookie_key_is_required_outside_development() {
-        let src = ConfigSource::from_pairs([("SECRET_KEY", "s3cret-s3cret")]);
-        let err = WebSettings::from_source(&src).unwrap_err();
+        let err = from_pairs(&[("SECRET_KEY", "s3cret-s3cret")]).unwrap_err();
         assert_eq!(err.var, "USERHUB_COOKIE_KEY");
-        let ok = WebSettings::from_source(&ConfigSource::from_pairs([("USERHUB_COOKIE_KEY", KEY)]))
-            .unwrap();
+        let ok = from_pairs(&[("USERHUB_COOKIE_KEY", KEY)]).unwrap();
         assert!(!ok.cookie_key_derived);
     }
 
     #[test]
     fn short_cookie_keys_are_refused_everywhere() {
-        let src = ConfigSource::from_pairs([("USERHUB_COOKIE_KEY", "short")]);
-        let err = WebSettings::load(&src, &Environment::Development, None).unwrap_err();
+        let config =
+            Config::from_pairs([("USERHUB_COOKIE_KEY", "short")], Environment::Development)
+                .unwrap();
+        let err = WebSettings::load(&config, None).unwrap_err();
         assert_eq!(err.var, "USERHUB_COOKIE_KEY");
     }
 
     #[test]
     fn development_derives_a_stable_key_from_the_secret_key() {
-        let src = ConfigSource::from_pairs([("ENVIRONMENT", "development")]);
+        let config =
+            Config::from_pairs([("ENVIRONMENT", "development")], Environment::production())
+                .unwrap();
         let secret = Secret::new("dev-secret");
-        let a = WebSettings::load(&src, &Environment::Development, Some(&secret)).unwrap();
-        let b = WebSettings::load(&src, &Environment::Development, Some(&secret)).unwrap();
+        let a = WebSettings::load(&config, Some(&secret)).unwrap();
+        let b = WebSettings::load(&config, Some(&secret)).unwrap();
         assert!(a.cookie_key_derived);
         assert_eq!(a.cookie_key, b.cookie_key);
         assert_ne!(a.cookie_key.expose(), "dev-secret");
         assert!(a.cookie_key.expose().len() >= MIN_COOKIE_KEY_BYTES);
-        let via_env = WebSettings::from_source(&ConfigSource::from_pairs([
-            ("ENVIRONMENT", "development"),
-            ("SECRET_KEY", "dev-secret"),
-        ]))
-        .unwrap();
+        let via_env =
+            from_pairs(&[("ENVIRONMENT", "development"), ("SECRET_KEY", "dev-secret")]).unwrap();
         assert_eq!(via_env.cookie_key, a.cookie_key);
+        let via_alias =
+            from_pairs(&[("FASTAPI_ENV", "local"), ("SECRET_KEY", "dev-secret")]).unwrap();
+        assert_eq!(via_alias.cookie_key, a.cookie_key);
     }
 
     #[test]
@@ -188,7 +174,7 @@ mod tests {
         let with = |pairs: Vec<(&str, &str)>| {
             let mut all = vec![("USERHUB_COOKIE_KEY", KEY)];
             all.extend(pairs);
-            WebSettings::from_source(&ConfigSource::from_pairs(all))
+            from_pairs(&all)
         };
         let s = with(vec![
             ("USERHUB_API_URL", "http://127.0.0.1:8000/"),
@@ -202,10 +188,23 @@ mod tests {
             ("USERHUB_API_URL", "ftp://x"),
             ("USERHUB_API_TIMEOUT_SECONDS", "0"),
             ("USERHUB_WEB_PAGE_SIZE", "0"),
+            ("USERHUB_WEB_PAGE_SIZE", "ten"),
             ("USERHUB_COOKIE_SECURE", "maybe"),
         ] {
             assert_eq!(with(vec![(var, bad)]).unwrap_err().var, var);
         }
+    }
+
+    #[test]
+    fn project_name_and_frontend_host_come_from_the_shared_section() {
+        let s = from_pairs(&[
+            ("USERHUB_COOKIE_KEY", KEY),
+            ("PROJECT_NAME", "Acme"),
+            ("FRONTEND_HOST", "https://acme.test/"),
+        ])
+        .unwrap();
+        assert_eq!(s.project_name, "Acme");
+        assert_eq!(s.frontend_host, "https://acme.test");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `userhub`: wiring only. Parses the command line, loads configuration,
-//! sets up logging and hands over to the library.
+//! `userhub`: wiring only. Parses the command line, starts the runtime and
+//! hands over to the CLI, which maps the outcome to the exit code.
 
 mod cli;
 

@@ -2,34 +2,15 @@
 //! (calling the API router in process), or the standalone `userhub web`
 //! service calling the API over HTTP at `USERHUB_API_URL`.
 
-use std::future::Future;
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use userhub_core::config::{ConfigError, ConfigSource, Settings};
-use userhub_telemetry::{Draining, HttpTelemetryLayer, Metrics, Readiness, probe_router};
+use userhub_core::config::{ConfigError, Settings};
+use userhub_telemetry::{HttpTelemetryLayer, Metrics, Readiness, probe_router};
 use userhub_web::{InProcessTransport, WebSettings, WebState};
 
 use crate::error::StartupError;
-use crate::server::{Limits, ShutdownPlan};
-
-/// Web settings when none were given: development derives the cookie key
-/// from `SECRET_KEY`; elsewhere `USERHUB_COOKIE_KEY` is required.
-pub fn derived_settings(settings: &Settings) -> Result<WebSettings, StartupError> {
-    let mut web = WebSettings::load(
-        &ConfigSource::default(),
-        &settings.environment,
-        Some(&settings.secret_key),
-    )
-    .map_err(StartupError::Web)?;
-    web.project_name = settings.project_name.clone();
-    web.frontend_host = settings.frontend_host.clone();
-    Ok(web)
-}
 
 /// The API router plus the UI, which calls the API (with all its layers)
 /// in process. Unknown `/api/...` paths get the API's JSON 404, all others
@@ -61,56 +42,24 @@ async fn fallback(state: WebState, request: Request) -> Response {
     }
 }
 
-/// Where `userhub web` listens: `USERHUB_BIND`, default port 8080.
-pub fn bind_address(source: &ConfigSource, development: bool) -> Result<SocketAddr, ConfigError> {
-    let default = if development {
-        SocketAddr::from(([127, 0, 0, 1], 8080))
-    } else {
-        SocketAddr::from(([0, 0, 0, 0], 8080))
-    };
-    source.parse_or("USERHUB_BIND", default, "an address like 0.0.0.0:8080")
-}
-
-/// The standalone web service's admin router: `/metrics` (its HTTP server,
-/// process and build metrics) and the probes, ready whenever the process
-/// serves. Readiness deliberately does not follow the API's health: the UI
-/// answers its own "service unavailable" page when the API is down, which
-/// is better than every web replica leaving the load balancer.
-pub fn standalone_admin_router(metrics: Metrics, draining: Draining) -> Router {
-    userhub_telemetry::admin_router(metrics, Readiness::serving(draining))
-}
-
-/// The standalone web service's router (the API over HTTP).
-pub fn standalone_router(
+/// The standalone web service's router: the UI calling the API over HTTP
+/// at `USERHUB_API_URL`, and the probes. Readiness deliberately does not
+/// follow the API's health: the UI answers its own "service unavailable"
+/// page when the API is down, which is better than every web replica
+/// leaving the load balancer.
+pub fn over_http(
     web: WebSettings,
     metrics: Metrics,
-    draining: Draining,
-) -> Result<Router, ConfigError> {
-    let Some(api_url) = web.api_url.clone() else {
-        return Err(ConfigError::new(
-            "USERHUB_API_URL",
-            "required by `userhub web` (for example http://api:8000)",
-        ));
-    };
+    readiness: Readiness,
+) -> Result<Router, StartupError> {
+    let api_url = web.api_url.clone().unwrap_or_default();
     let state = WebState::over_http(web, &api_url)
         .map_err(|e| ConfigError::new("USERHUB_API_URL", e.to_string()))?;
     Ok(userhub_web::router(state.clone())
-        .merge(probe_router(Readiness::serving(draining)))
+        .merge(probe_router(readiness))
         .merge(userhub_web::not_found_router(state))
         .layer(CatchPanicLayer::custom(|_| {
             userhub_web::error_page::internal()
         }))
         .layer(HttpTelemetryLayer::new(metrics)))
-}
-
-/// Serves `router` until `shutdown`, then fails `/readyz` for the delay of
-/// `plan` while still serving, and drains for at most its deadline.
-pub async fn run_standalone(
-    router: Router,
-    listener: TcpListener,
-    limits: Limits,
-    plan: ShutdownPlan,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    crate::server::serve(listener, router, limits, plan, shutdown).await
 }

@@ -13,7 +13,7 @@ use openmetrics_parser::{OpenMetricsValue, PrometheusValue};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use userhub::{Application, Mode};
-use userhub_core::config::{ConfigSource, Environment, Settings};
+use userhub_core::config::{Config, Environment};
 use userhub_telemetry::testing::{Logs, Protocol, Received, ReceivedSpan, start_receiver};
 use userhub_telemetry::{AdminServer, Metrics, TelemetryGuard, TelemetrySettings};
 
@@ -45,25 +45,34 @@ fn start() -> Fx {
     let client = reqwest::Client::new();
     let (api, admin, guard, received, token) = rt.block_on(async {
         let (endpoint, received) = start_receiver(Protocol::Grpc).await;
-        let telemetry = TelemetrySettings::from_source(&ConfigSource::from_pairs([
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("USERHUB_LOG_FORMAT", "json"),
-            ("RUST_LOG", "info"),
-        ]))
+        let telemetry = TelemetrySettings::load(
+            &Config::from_pairs(
+                [
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+                    ("USERHUB_LOG_FORMAT", "json"),
+                    ("RUST_LOG", "info"),
+                ],
+                Environment::production(),
+            )
+            .unwrap(),
+        )
         .unwrap();
         let guard = userhub_telemetry::init_with_writer(&telemetry, logs.clone()).unwrap();
 
         let data_dir = dir.path().to_str().unwrap().to_owned();
         let db_url = format!("sqlite://{data_dir}/userhub.db");
-        let source = ConfigSource::from_pairs([
-            ("SECRET_KEY", "telemetry-test-secret-key-0123456789abcdef"),
-            ("DATABASE_URL", db_url.as_str()),
-            ("USERHUB_DATA_DIR", data_dir.as_str()),
-            ("FIRST_SUPERUSER", ADMIN_EMAIL),
-            ("FIRST_SUPERUSER_PASSWORD", ADMIN_PASSWORD),
-        ]);
-        let settings = Settings::load(&source, Environment::Deployed("test".to_owned())).unwrap();
-        let app = Application::build(settings, Mode::Api, Metrics::new())
+        let config = Config::from_pairs(
+            [
+                ("SECRET_KEY", "telemetry-test-secret-key-0123456789abcdef"),
+                ("DATABASE_URL", db_url.as_str()),
+                ("USERHUB_DATA_DIR", data_dir.as_str()),
+                ("FIRST_SUPERUSER", ADMIN_EMAIL),
+                ("FIRST_SUPERUSER_PASSWORD", ADMIN_PASSWORD),
+            ],
+            Environment::Deployed("test".to_owned()),
+        )
+        .unwrap();
+        let app = Application::build(&config, Mode::Api, Metrics::new())
             .await
             .unwrap();
         let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

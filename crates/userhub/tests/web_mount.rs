@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 use userhub::{Application, Mode};
-use userhub_core::config::{ConfigSource, Environment, Settings};
+use userhub_core::config::{Config, Environment};
 use userhub_telemetry::Metrics;
 
 async fn app(
@@ -22,13 +22,9 @@ async fn app(
         ("FIRST_SUPERUSER_PASSWORD", "admin-password"),
     ];
     pairs.extend_from_slice(extra);
-    let src = ConfigSource::from_pairs(pairs);
-    let env = match src.raw("ENVIRONMENT") {
-        Some("staging") => Environment::Deployed("staging".into()),
-        _ => Environment::Development,
-    };
-    let settings = Settings::load(&src, env).unwrap();
-    Application::build(settings, Mode::AllInOne, Metrics::new()).await
+    // As `userhub serve` reads it: development unless ENVIRONMENT says otherwise.
+    let config = Config::from_pairs(pairs, Environment::Development).unwrap();
+    Application::build(&config, Mode::AllInOne, Metrics::new()).await
 }
 
 async fn get(
@@ -133,7 +129,7 @@ async fn outside_development_serve_needs_a_cookie_key() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, userhub::StartupError::Web(ref e) if e.var == "USERHUB_COOKIE_KEY"),
+        matches!(err, userhub::StartupError::Config(ref e) if e.var == "USERHUB_COOKIE_KEY"),
         "{err:?}"
     );
 }

@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use userhub::{Application, Mode};
-use userhub_core::config::{ConfigSource, Environment, Settings};
+use userhub_core::config::{Config, Environment};
 use userhub_telemetry::testing::{Logs, Protocol, Received, ReceivedSpan, start_receiver};
 use userhub_telemetry::{Metrics, TelemetryGuard, TelemetrySettings};
-use userhub_web::WebSettings;
 
 const ADMIN_EMAIL: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "web-trace-test-password";
@@ -21,29 +20,35 @@ const COOKIE_KEY: &str = "web-trace-test-cookie-key-0123456789abcdef";
 
 async fn telemetry() -> (TelemetryGuard, Received) {
     let (endpoint, received) = start_receiver(Protocol::Grpc).await;
-    let telemetry = TelemetrySettings::from_source(&ConfigSource::from_pairs([
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("USERHUB_LOG_FORMAT", "json"),
-        ("RUST_LOG", "info"),
-    ]))
+    let config = Config::from_pairs(
+        [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("USERHUB_LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+        ],
+        Environment::production(),
+    )
     .unwrap();
+    let telemetry = TelemetrySettings::load(&config).unwrap();
     let guard = userhub_telemetry::init_with_writer(&telemetry, Logs::default()).unwrap();
     (guard, received)
 }
 
-fn settings(dir: &std::path::Path) -> (ConfigSource, Settings) {
+fn config(dir: &std::path::Path) -> Config {
     let data_dir = dir.to_str().unwrap().to_owned();
     let db_url = format!("sqlite://{data_dir}/userhub.db?mode=rwc");
-    let source = ConfigSource::from_pairs([
-        ("SECRET_KEY", "web-trace-test-secret-key-0123456789abcdef"),
-        ("DATABASE_URL", db_url.as_str()),
-        ("USERHUB_DATA_DIR", data_dir.as_str()),
-        ("FIRST_SUPERUSER", ADMIN_EMAIL),
-        ("FIRST_SUPERUSER_PASSWORD", ADMIN_PASSWORD),
-        ("USERHUB_COOKIE_KEY", COOKIE_KEY),
-    ]);
-    let settings = Settings::load(&source, Environment::Deployed("test".to_owned())).unwrap();
-    (source, settings)
+    Config::from_pairs(
+        [
+            ("SECRET_KEY", "web-trace-test-secret-key-0123456789abcdef"),
+            ("DATABASE_URL", db_url.as_str()),
+            ("USERHUB_DATA_DIR", data_dir.as_str()),
+            ("FIRST_SUPERUSER", ADMIN_EMAIL),
+            ("FIRST_SUPERUSER_PASSWORD", ADMIN_PASSWORD),
+            ("USERHUB_COOKIE_KEY", COOKIE_KEY),
+        ],
+        Environment::Deployed("test".to_owned()),
+    )
+    .unwrap()
 }
 
 async fn serve(router: axum::Router) -> SocketAddr {
@@ -167,9 +172,7 @@ fn page_views_are_parents_of_api_spans_in_both_deployments() {
 
         // All in one: the UI calls the API router in process.
         let dir = tempfile::tempdir().unwrap();
-        let (source, core) = settings(dir.path());
-        let web = WebSettings::load(&source, &core.environment, Some(&core.secret_key)).unwrap();
-        let app = Application::build_with_web(core, Mode::AllInOne, Metrics::new(), Some(web))
+        let app = Application::build(&config(dir.path()), Mode::AllInOne, Metrics::new())
             .await
             .unwrap();
         let addr = serve(app.router()).await;
@@ -178,20 +181,23 @@ fn page_views_are_parents_of_api_spans_in_both_deployments() {
 
         // Split: the web service calls the API over HTTP with `traceparent`.
         let dir = tempfile::tempdir().unwrap();
-        let (_, core) = settings(dir.path());
-        let api = Application::build(core, Mode::Api, Metrics::new())
+        let api = Application::build(&config(dir.path()), Mode::Api, Metrics::new())
             .await
             .unwrap();
         let api_addr = serve(api.router()).await;
         let api_url = format!("http://{api_addr}");
-        let web_source = ConfigSource::from_pairs([
-            ("USERHUB_COOKIE_KEY", COOKIE_KEY),
-            ("USERHUB_API_URL", api_url.as_str()),
-        ]);
-        let web = WebSettings::from_source(&web_source).unwrap();
-        let router =
-            userhub::web::standalone_router(web, Metrics::new(), Default::default()).unwrap();
-        let web_addr = serve(router).await;
+        let web_config = Config::from_pairs(
+            [
+                ("USERHUB_COOKIE_KEY", COOKIE_KEY),
+                ("USERHUB_API_URL", api_url.as_str()),
+            ],
+            Environment::production(),
+        )
+        .unwrap();
+        let web = Application::build(&web_config, Mode::Web, Metrics::http_only())
+            .await
+            .unwrap();
+        let web_addr = serve(web.router()).await;
         let (trace_id, web_span) = log_in(web_addr).await;
         assert_api_under_web(&spans(&guard, &received, &trace_id).await, &web_span);
     });

@@ -1,9 +1,9 @@
-//! The service's typed settings, read from a [`ConfigSource`] (see
-//! `userhub-config` for the sources and their precedence).
+//! The service's typed settings, made from the API's section of the one
+//! [`Config`] (see `userhub-config` for the sources and their precedence).
 
 mod settings;
 
 pub use settings::{
-    ConnectionSettings, DatabaseSettings, MailSettings, RateLimitSettings, ServerSettings, Settings,
+    DEFAULT_PORT, DatabaseSettings, MailSettings, RateLimitSettings, ServerSettings, Settings,
 };
-pub use userhub_config::{ConfigError, ConfigSource, Environment, Secret};
+pub use userhub_config::{Config, ConfigError, ConnectionSettings, Environment, Secret};

@@ -1,4 +1,5 @@
-//! The service's typed settings and their defaults.
+//! The service's typed settings: the API's section of the [`Config`],
+//! checked and completed (the development key, the database URL).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use rand::RngCore;
 
-use super::{ConfigError, ConfigSource, Environment, Secret};
+use super::{Config, ConfigError, Environment, Secret};
 use crate::Email;
 
 /// The placeholder the reference ships; refused outside development.
@@ -38,6 +39,9 @@ pub const KNOWN_PLACEHOLDERS: &[&str] = &[
 /// in bytes: HS256 keys shorter than the hash are brute-forceable.
 pub const MIN_SECRET_KEY_BYTES: usize = 32;
 
+/// The API's port when `USERHUB_BIND` is unset.
+pub const DEFAULT_PORT: u16 = 8000;
+
 /// Whether `value` is one of [`KNOWN_PLACEHOLDERS`] (ignoring case and
 /// surrounding space).
 pub fn is_known_placeholder(value: &str) -> bool {
@@ -45,19 +49,9 @@ pub fn is_known_placeholder(value: &str) -> bool {
     KNOWN_PLACEHOLDERS.contains(&v.as_str())
 }
 
-/// Listener and request handling.
+/// Request handling (the listener itself is the configuration's `server`).
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
-    /// `USERHUB_BIND`: address of the API/UI listener.
-    pub bind: SocketAddr,
-    /// `USERHUB_SHUTDOWN_TIMEOUT_SECONDS`: drain deadline after SIGTERM.
-    pub shutdown_timeout: Duration,
-    /// `USERHUB_SHUTDOWN_DELAY_SECONDS`: after SIGTERM, how long `/readyz`
-    /// fails while requests are still served, before the drain. `None`:
-    /// the subcommand's default (5 s for `api` and `web`, 0 for `serve`).
-    pub shutdown_delay: Option<Duration>,
-    /// Connection limits of the listener.
-    pub connections: ConnectionSettings,
     /// `USERHUB_REQUEST_TIMEOUT_SECONDS`.
     pub request_timeout: Duration,
     /// `USERHUB_BODY_LIMIT_BYTES`.
@@ -68,40 +62,6 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// `USERHUB_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
-}
-
-/// Limits on client connections (shared by `serve`, `api` and `web`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionSettings {
-    /// `USERHUB_HEADER_READ_TIMEOUT_SECONDS`: a new connection must deliver
-    /// a complete request head within it, and so must a keep-alive
-    /// connection once it starts sending the next request.
-    pub header_read_timeout: Duration,
-    /// `USERHUB_KEEPALIVE_TIMEOUT_SECONDS`: an idle keep-alive connection
-    /// (no request in progress) is closed after it.
-    pub keepalive_timeout: Duration,
-    /// `USERHUB_MAX_CONNECTIONS`: connections served at once; further
-    /// clients wait in the listen backlog (never refused by a crash).
-    pub max_connections: usize,
-    /// `USERHUB_MAX_IN_FLIGHT_REQUESTS`: requests handled at once; beyond
-    /// it a request is answered 503 with `Retry-After` before any work
-    /// (health probes excepted).
-    pub max_in_flight_requests: usize,
-}
-
-impl ConnectionSettings {
-    pub fn load(src: &ConfigSource) -> Result<Self, ConfigError> {
-        Ok(Self {
-            header_read_timeout: src.secs_or(
-                "USERHUB_HEADER_READ_TIMEOUT_SECONDS",
-                Duration::from_secs(10),
-            )?,
-            keepalive_timeout: src
-                .secs_or("USERHUB_KEEPALIVE_TIMEOUT_SECONDS", Duration::from_secs(75))?,
-            max_connections: src.positive_or("USERHUB_MAX_CONNECTIONS", 4096)?,
-            max_in_flight_requests: src.positive_or("USERHUB_MAX_IN_FLIGHT_REQUESTS", 512)?,
-        })
-    }
 }
 
 /// Database connection and pool.
@@ -181,18 +141,17 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Builds settings from `src`. `default_env` is the environment when
-    /// neither `ENVIRONMENT` nor `FASTAPI_ENV` is set (`serve` passes
-    /// development, the production subcommands a deployed one). May create
-    /// the data directory and, in development, a persisted `SECRET_KEY`.
-    pub fn load(src: &ConfigSource, default_env: Environment) -> Result<Self, ConfigError> {
-        let environment = Environment::from_source(src, default_env);
-        let dev = environment.is_development();
-        let data_dir = PathBuf::from(src.raw("USERHUB_DATA_DIR").unwrap_or("data"));
+    /// The service's settings from `config` (its environment, `project`,
+    /// `server` and `api` sections). May create the data directory and, in
+    /// development, a persisted `SECRET_KEY`.
+    pub fn load(config: &Config) -> Result<Self, ConfigError> {
+        let api = &config.api;
+        let environment = config.environment.clone();
+        let data_dir = PathBuf::from(api.data_dir.as_deref().unwrap_or("data"));
 
-        let (secret_key, secret_key_generated) = match src.raw("SECRET_KEY") {
-            Some(k) => (Secret::new(k), false),
-            None if dev => (load_or_create_dev_key(&data_dir)?, true),
+        let (secret_key, secret_key_generated) = match &api.secret_key {
+            Some(k) => (k.clone(), false),
+            None if environment.is_development() => (load_or_create_dev_key(&data_dir)?, true),
             None => {
                 return Err(ConfigError::new(
                     "SECRET_KEY",
@@ -201,81 +160,44 @@ impl Settings {
             }
         };
 
-        let default_bind = if dev {
-            "127.0.0.1:8000"
-        } else {
-            "0.0.0.0:8000"
-        };
-        let bind = src.parse_or(
-            "USERHUB_BIND",
-            default_bind.parse().expect("valid literal"),
-            "an address like 0.0.0.0:8000",
-        )?;
-        let frontend_host = src
-            .raw("FRONTEND_HOST")
-            .unwrap_or("http://localhost:8000")
-            .trim_end_matches('/')
-            .to_owned();
+        let frontend_host = config.project.frontend_host.clone();
         let mut cors_origins = vec![frontend_host.clone()];
-        for origin in src.list("BACKEND_CORS_ORIGINS") {
+        for origin in &api.backend_cors_origins {
             let origin = origin.trim_end_matches('/').to_owned();
             if !cors_origins.contains(&origin) {
                 cors_origins.push(origin);
             }
         }
-        let trusted_proxies = src
-            .list("USERHUB_TRUSTED_PROXIES")
-            .iter()
-            .map(|s| {
-                s.parse().map_err(|_| {
-                    ConfigError::new(
-                        "USERHUB_TRUSTED_PROXIES",
-                        format!("expected IP addresses, got {s:?}"),
-                    )
-                })
-            })
-            .collect::<Result<_, _>>()?;
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
         let server = ServerSettings {
-            bind,
-            shutdown_timeout: src
-                .secs_or("USERHUB_SHUTDOWN_TIMEOUT_SECONDS", Duration::from_secs(20))?,
-            shutdown_delay: src.optional_secs("USERHUB_SHUTDOWN_DELAY_SECONDS")?,
-            connections: ConnectionSettings::load(src)?,
-            request_timeout: src
-                .secs_or("USERHUB_REQUEST_TIMEOUT_SECONDS", Duration::from_secs(30))?,
-            body_limit_bytes: src.parse_or(
-                "USERHUB_BODY_LIMIT_BYTES",
-                1024 * 1024,
-                "a number of bytes",
-            )?,
-            hash_concurrency: src.positive_or("USERHUB_HASH_CONCURRENCY", cpus)?,
+            request_timeout: config.server.request_timeout,
+            body_limit_bytes: config.server.body_limit_bytes,
+            hash_concurrency: api.hash_concurrency.unwrap_or(cpus),
             cors_origins,
-            trusted_proxies,
+            trusted_proxies: api.trusted_proxies.clone(),
         };
 
         let database = DatabaseSettings {
-            url: database_url(src, &data_dir)?,
-            pool_size: src.positive_or("USERHUB_DB_POOL_SIZE", 10)? as u32,
-            acquire_timeout: src
-                .secs_or("USERHUB_DB_ACQUIRE_TIMEOUT_SECONDS", Duration::from_secs(5))?,
-            migrate_on_start: src.bool_or("USERHUB_MIGRATE_ON_START", true)?,
+            url: database_url(config, &data_dir)?,
+            pool_size: api.db_pool_size,
+            acquire_timeout: api.db_acquire_timeout,
+            migrate_on_start: api.migrate_on_start,
         };
 
         let mail = MailSettings {
-            host: src.string("SMTP_HOST"),
-            port: src.parse_or("SMTP_PORT", 587, "a port number")?,
-            user: src.string("SMTP_USER"),
-            password: src.raw("SMTP_PASSWORD").map(Secret::new),
-            tls: src.bool_or("SMTP_TLS", true)?,
-            ssl: src.bool_or("SMTP_SSL", false)?,
-            from_email: src.string("EMAILS_FROM_EMAIL"),
-            from_name: src.string("EMAILS_FROM_NAME"),
-            timeout: src.secs_or("USERHUB_SMTP_TIMEOUT_SECONDS", Duration::from_secs(10))?,
+            host: api.smtp_host.clone(),
+            port: api.smtp_port,
+            user: api.smtp_user.clone(),
+            password: api.smtp_password.clone(),
+            tls: api.smtp_tls.unwrap_or(true),
+            ssl: api.smtp_ssl,
+            from_email: api.emails_from_email.clone(),
+            from_name: api.emails_from_name.clone(),
+            timeout: api.smtp_timeout,
         };
-        if mail.tls && mail.ssl && src.raw("SMTP_TLS").is_some() {
+        if api.smtp_tls == Some(true) && mail.ssl {
             return Err(ConfigError::new(
                 "SMTP_SSL",
                 "SMTP_TLS (STARTTLS) and SMTP_SSL (implicit TLS) cannot both be true",
@@ -286,30 +208,20 @@ impl Settings {
         }
 
         let rate_limit = RateLimitSettings {
-            login_max_failures: src.positive_or("USERHUB_LOGIN_MAX_FAILURES", 10)? as u32,
-            login_failure_window: src.secs_or(
-                "USERHUB_LOGIN_FAILURE_WINDOW_SECONDS",
-                Duration::from_secs(900),
-            )?,
-            ip_burst: src.positive_or("USERHUB_IP_BURST", 300)? as u32,
-            ip_refill_per_second: src.parse_or("USERHUB_IP_REFILL_PER_SECOND", 1.0, "a number")?,
-            recovery_emails_per_hour: src.positive_or("USERHUB_RECOVERY_EMAILS_PER_HOUR", 5)?
-                as u32,
+            login_max_failures: api.login_max_failures,
+            login_failure_window: api.login_failure_window,
+            ip_burst: api.ip_burst,
+            ip_refill_per_second: api.ip_refill_per_second,
+            recovery_emails_per_hour: api.recovery_emails_per_hour,
         };
-        if !(rate_limit.ip_refill_per_second > 0.0 && rate_limit.ip_refill_per_second.is_finite()) {
-            return Err(ConfigError::new(
-                "USERHUB_IP_REFILL_PER_SECOND",
-                "must be a positive number",
-            ));
-        }
 
-        let first_superuser = match src.raw("FIRST_SUPERUSER") {
+        let first_superuser = match &api.first_superuser {
             Some(raw) => {
                 Some(Email::parse(raw).map_err(|e| ConfigError::new("FIRST_SUPERUSER", e.msg))?)
             }
             None => None,
         };
-        let first_superuser_password = src.raw("FIRST_SUPERUSER_PASSWORD").map(Secret::new);
+        let first_superuser_password = api.first_superuser_password.clone();
         if let Some(p) = &first_superuser_password
             && crate::Password::parse(p.expose()).is_err()
         {
@@ -320,19 +232,13 @@ impl Settings {
         }
 
         let settings = Self {
-            project_name: src.raw("PROJECT_NAME").unwrap_or("Userhub").to_owned(),
-            access_token_expire_minutes: src.positive_or("ACCESS_TOKEN_EXPIRE_MINUTES", 11_520)?
-                as i64,
-            email_reset_token_expire_hours: src.positive_or("EMAIL_RESET_TOKEN_EXPIRE_HOURS", 48)?
-                as i64,
+            project_name: config.project.name.clone(),
+            access_token_expire_minutes: api.access_token_expire_minutes as i64,
+            email_reset_token_expire_hours: api.email_reset_token_expire_hours as i64,
             environment,
             data_dir,
             secret_key,
-            previous_secret_keys: src
-                .list("SECRET_KEYS_PREVIOUS")
-                .into_iter()
-                .map(Secret::new)
-                .collect(),
+            previous_secret_keys: api.secret_keys_previous.clone(),
             secret_key_generated,
             frontend_host,
             first_superuser,
@@ -342,24 +248,21 @@ impl Settings {
             mail,
             rate_limit,
         };
-        settings.refuse_placeholders(src)?;
-        settings.refuse_weak_keys()?;
+        settings.refuse_placeholders(config)?;
+        settings.refuse_weak_keys(config.server.bind(&config.environment, DEFAULT_PORT))?;
         Ok(settings)
     }
 
     /// Outside development `SECRET_KEY` and every previous key must be at
     /// least [`MIN_SECRET_KEY_BYTES`] long; in development a known
-    /// placeholder key is only allowed on a loopback listener.
-    fn refuse_weak_keys(&self) -> Result<(), ConfigError> {
+    /// placeholder key is only allowed on a loopback listener (`bind`).
+    fn refuse_weak_keys(&self, bind: SocketAddr) -> Result<(), ConfigError> {
         if self.environment.is_development() {
-            if is_known_placeholder(self.secret_key.expose())
-                && !self.server.bind.ip().is_loopback()
-            {
+            if is_known_placeholder(self.secret_key.expose()) && !bind.ip().is_loopback() {
                 return Err(ConfigError::new(
                     "SECRET_KEY",
                     format!(
-                        "is a known placeholder and USERHUB_BIND ({}) is not a loopback address; set a real secret (openssl rand -base64 32) or bind to 127.0.0.1",
-                        self.server.bind
+                        "is a known placeholder and USERHUB_BIND ({bind}) is not a loopback address; set a real secret (openssl rand -base64 32) or bind to 127.0.0.1"
                     ),
                 ));
             }
@@ -386,7 +289,7 @@ impl Settings {
     }
 
     /// Outside development, the reference's placeholder secret is refused.
-    fn refuse_placeholders(&self, src: &ConfigSource) -> Result<(), ConfigError> {
+    fn refuse_placeholders(&self, config: &Config) -> Result<(), ConfigError> {
         if self.environment.is_development() {
             return Ok(());
         }
@@ -408,7 +311,7 @@ impl Settings {
         {
             return Err(placeholder("FIRST_SUPERUSER_PASSWORD"));
         }
-        if src.raw("POSTGRES_PASSWORD") == Some(PLACEHOLDER) {
+        if config.api.postgres_password.as_ref().map(Secret::expose) == Some(PLACEHOLDER) {
             return Err(placeholder("POSTGRES_PASSWORD"));
         }
         if url_password(self.database.url.expose()).as_deref() == Some(PLACEHOLDER) {
@@ -424,28 +327,29 @@ impl Settings {
     }
 }
 
-fn database_url(src: &ConfigSource, data_dir: &Path) -> Result<Secret, ConfigError> {
-    if let Some(url) = src.raw("DATABASE_URL") {
+fn database_url(config: &Config, data_dir: &Path) -> Result<Secret, ConfigError> {
+    let api = &config.api;
+    if let Some(url) = &api.database_url {
         let ok = ["postgres://", "postgresql://", "sqlite:"]
             .iter()
-            .any(|p| url.starts_with(p));
+            .any(|p| url.expose().starts_with(p));
         if !ok {
             return Err(ConfigError::new(
                 "DATABASE_URL",
                 "expected a postgres://, postgresql:// or sqlite: URL",
             ));
         }
-        return Ok(Secret::new(url));
+        return Ok(url.clone());
     }
-    if let Some(server) = src.raw("POSTGRES_SERVER") {
-        let port: u16 = src.parse_or("POSTGRES_PORT", 5432, "a port number")?;
-        let user = src.raw("POSTGRES_USER").unwrap_or("postgres");
-        let password = src.raw("POSTGRES_PASSWORD").unwrap_or("");
-        let db = src.raw("POSTGRES_DB").unwrap_or("app");
+    if let Some(server) = &api.postgres_server {
+        let user = api.postgres_user.as_deref().unwrap_or("postgres");
+        let password = api.postgres_password.as_ref().map_or("", Secret::expose);
+        let db = api.postgres_db.as_deref().unwrap_or("app");
         return Ok(Secret::new(format!(
-            "postgres://{}:{}@{server}:{port}/{db}",
+            "postgres://{}:{}@{server}:{}/{db}",
             encode(user),
-            encode(password)
+            encode(password),
+            api.postgres_port
         )));
     }
     Ok(Secret::new(format!(
@@ -523,6 +427,13 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn load<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        default_env: Environment,
+    ) -> Result<Settings, ConfigError> {
+        Settings::load(&Config::from_pairs(pairs, default_env)?)
+    }
+
     fn deployed<'a>(
         extra: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Settings, ConfigError> {
@@ -531,10 +442,7 @@ mod tests {
             ("ENVIRONMENT", "production"),
         ];
         pairs.extend(extra);
-        Settings::load(
-            &ConfigSource::from_pairs(pairs),
-            Environment::Deployed("production".into()),
-        )
+        load(pairs, Environment::Deployed("production".into()))
     }
 
     #[test]
@@ -598,8 +506,8 @@ mod tests {
         .unwrap();
         assert_eq!(s.previous_secret_keys.len(), 2);
         // Development keeps short keys working (local use only).
-        let dev = Settings::load(
-            &ConfigSource::from_pairs([("SECRET_KEY", "a"), ("ENVIRONMENT", "local")]),
+        let dev = load(
+            [("SECRET_KEY", "a"), ("ENVIRONMENT", "local")],
             Environment::Development,
         );
         assert!(dev.is_ok());
@@ -610,12 +518,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dir_s = dir.path().to_str().unwrap();
         let load = |bind: &'static str, key: &'static str| {
-            Settings::load(
-                &ConfigSource::from_pairs([
+            load(
+                [
                     ("SECRET_KEY", key),
                     ("USERHUB_BIND", bind),
                     ("USERHUB_DATA_DIR", dir_s),
-                ]),
+                ],
                 Environment::Development,
             )
         };
@@ -630,9 +538,8 @@ mod tests {
 
     #[test]
     fn secret_key_is_required_outside_development() {
-        let src = ConfigSource::from_pairs([("ENVIRONMENT", "staging")]);
         assert_eq!(
-            Settings::load(&src, Environment::Development)
+            load([("ENVIRONMENT", "staging")], Environment::Development)
                 .unwrap_err()
                 .var,
             "SECRET_KEY"
@@ -643,9 +550,9 @@ mod tests {
     fn development_generates_and_persists_a_key() {
         let dir = tempfile::tempdir().unwrap();
         let dir_s = dir.path().to_str().unwrap();
-        let src = ConfigSource::from_pairs([("USERHUB_DATA_DIR", dir_s), ("SECRET_KEY", "")]);
-        let a = Settings::load(&src, Environment::Development).unwrap();
-        let b = Settings::load(&src, Environment::Development).unwrap();
+        let pairs = [("USERHUB_DATA_DIR", dir_s), ("SECRET_KEY", "")];
+        let a = load(pairs, Environment::Development).unwrap();
+        let b = load(pairs, Environment::Development).unwrap();
         assert!(a.secret_key_generated);
         assert_eq!(a.secret_key, b.secret_key);
         assert!(a.secret_key.expose().len() >= 40);
@@ -654,10 +561,9 @@ mod tests {
 
     #[test]
     fn fastapi_env_and_local_are_development() {
-        let src =
-            ConfigSource::from_pairs([("FASTAPI_ENV", "local"), ("SECRET_KEY", "changethis")]);
+        let pairs = [("FASTAPI_ENV", "local"), ("SECRET_KEY", "changethis")];
         assert!(
-            Settings::load(&src, Environment::Deployed("x".into()))
+            load(pairs, Environment::Deployed("x".into()))
                 .unwrap()
                 .environment
                 .is_development()

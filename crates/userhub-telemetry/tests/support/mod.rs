@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tracing::Instrument;
-use userhub_config::ConfigSource;
+use userhub_config::{Config, Environment};
 use userhub_telemetry::{HttpTelemetryLayer, Metrics, TelemetryGuard, TelemetrySettings};
 
 pub use userhub_telemetry::testing::{Logs, Protocol, Received, ReceivedSpan, start_receiver};
@@ -67,14 +67,18 @@ impl Fixture {
         let (app, admin, guard, metrics, received) = rt.block_on(async {
             let (endpoint, received) = start_receiver(protocol).await;
             let proto = protocol.env_value();
-            let settings = TelemetrySettings::from_source(&ConfigSource::from_pairs([
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", proto),
-                ("OTEL_SERVICE_NAME", "userhub-test"),
-                ("USERHUB_LOG_FORMAT", "json"),
-                ("RUST_LOG", "info"),
-            ]))
+            let config = Config::from_pairs(
+                [
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", proto),
+                    ("OTEL_SERVICE_NAME", "userhub-test"),
+                    ("USERHUB_LOG_FORMAT", "json"),
+                    ("RUST_LOG", "info"),
+                ],
+                Environment::production(),
+            )
             .unwrap();
+            let settings = TelemetrySettings::load(&config).unwrap();
             let guard = userhub_telemetry::init_with_writer(&settings, logs.clone()).unwrap();
 
             let metrics = Metrics::new();

@@ -1,6 +1,7 @@
 //! Subcommands and their wiring.
 
 mod commands;
+mod error;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,11 @@ pub enum Command {
     Openapi,
 }
 
+/// Runs the subcommand; its failure, if any, printed and mapped to the exit
+/// code here, in one place.
 pub async fn run(cli: Cli) -> ExitCode {
-    commands::dispatch(cli).await
+    match commands::dispatch(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
 }

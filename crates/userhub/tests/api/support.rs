@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use userhub::{Application, Mode, StartupError};
-use userhub_core::config::{ConfigSource, Environment, Settings};
+use userhub_core::config::{Config, Environment};
 use userhub_telemetry::Metrics;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
@@ -65,7 +65,7 @@ impl Builder {
         self
     }
 
-    pub async fn build_settings(&self, dir: &std::path::Path) -> Settings {
+    pub async fn build_config(&self, dir: &std::path::Path) -> Config {
         let url = match &self.database_url {
             Some(u) => u.clone(),
             None => database_url(self.backend, dir).await,
@@ -86,18 +86,20 @@ impl Builder {
             pairs.retain(|(pk, _)| pk != k);
             pairs.push((k.clone(), v.clone()));
         }
-        let src = ConfigSource::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        Settings::load(&src, Environment::Deployed("production".into()))
-            .expect("test settings are valid")
+        Config::from_pairs(
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            Environment::Deployed("production".into()),
+        )
+        .expect("test configuration is valid")
     }
 
     pub async fn start(self) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let settings = self.build_settings(dir.path()).await;
-        let app = Application::build(settings, Mode::Api, Metrics::new())
+        let config = self.build_config(dir.path()).await;
+        let app = Application::build(&config, Mode::Api, Metrics::new())
             .await
             .expect("application builds");
-        let app_state = app.state().clone();
+        let app_state = app.state().expect("the API has a state").clone();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::Secret;
+use crate::secret::Secret;
 
 /// A value as text: strings as they are, numbers and booleans printed, a
 /// list joined with commas (the file's `["a", "b"]` is the variable's `a,b`).

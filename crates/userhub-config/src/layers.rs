@@ -10,11 +10,12 @@ use figment::value::Value;
 use figment::{Figment, Provider};
 use serde::de::DeserializeOwned;
 
+use crate::environment::Environment;
+use crate::error::ConfigError;
 use crate::model::{
-    ApiConfig, ConnectionSettings, EnvironmentNames, ProjectConfig, ServerConfig, TelemetryConfig,
-    WebConfig,
+    ApiConfig, Config, ConnectionSettings, EnvironmentNames, ProjectConfig, ServerConfig,
+    TelemetryConfig, WebConfig,
 };
-use crate::{Config, ConfigError, Environment};
 
 const PREFIX: &str = "USERHUB_";
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::de;
-use crate::{Environment, Secret};
+use crate::environment::Environment;
+use crate::secret::Secret;
 
 /// Everything Userhub reads, loaded once (see [`Config::load`]).
 #[derive(Debug, Clone)]

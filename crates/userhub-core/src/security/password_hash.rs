@@ -3,6 +3,9 @@
 //! hashes run at once so that a login storm cannot starve other requests or
 //! blow up memory (each argon2 run holds 64 MiB).
 //!
+//! The hashes run on their own threads below the request threads'
+//! scheduling priority ([`HashWorkers`]), one thread per permit.
+//!
 //! Verifications (logins) have priority over new hashes (signup, password
 //! changes, re-hashing): a hash must first take one of at most half the
 //! permits (rounded down, at least one), so with two or more permits a queue
@@ -18,6 +21,8 @@ use argon2::password_hash::{
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
+use super::hash_workers::{HashWorkers, WorkerError};
+
 /// argon2id memory cost in KiB, iterations and lanes, as the reference writes.
 pub const ARGON2_M_COST: u32 = 65_536;
 pub const ARGON2_T_COST: u32 = 3;
@@ -32,8 +37,8 @@ const TIMING_DUMMY_HASH: &str = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21l
 pub enum HashError {
     #[error("password hashing failed: {0}")]
     Hash(String),
-    #[error("password hashing task failed")]
-    Join(#[from] tokio::task::JoinError),
+    #[error("password hashing failed to run")]
+    Worker(#[from] WorkerError),
     #[error("password hasher is shut down")]
     Closed,
 }
@@ -49,13 +54,14 @@ pub enum Verification {
     Invalid,
 }
 
-/// Hashes and verifies passwords on the blocking pool, at most
+/// Hashes and verifies passwords on low-priority threads of its own, at most
 /// `max_concurrent` at a time.
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     /// Taken before `permits` by hashes (not verifications).
     hash_permits: Arc<Semaphore>,
+    workers: HashWorkers,
     on_duration: Option<Observer>,
 }
 
@@ -76,6 +82,7 @@ impl PasswordHasher {
         Self {
             permits: Arc::new(Semaphore::new(max_concurrent)),
             hash_permits: Arc::new(Semaphore::new((max_concurrent / 2).max(1))),
+            workers: HashWorkers::start(max_concurrent),
             on_duration: None,
         }
     }
@@ -133,11 +140,13 @@ impl PasswordHasher {
         // The permit travels with the work: a caller that gives up (client
         // gone, request timeout) must not free it while the 64 MiB hash
         // still runs, or the limit no longer bounds memory.
-        let out = tokio::task::spawn_blocking(move || {
-            let _permits = (permit, hash_permit);
-            f()
-        })
-        .await?;
+        let out = self
+            .workers
+            .run(move || {
+                let _permits = (permit, hash_permit);
+                f()
+            })
+            .await?;
         if let Some(observe) = &self.on_duration {
             observe(op, started.elapsed().as_secs_f64());
         }
@@ -313,6 +322,18 @@ mod tests {
         for h in hashes {
             h.abort();
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_below_the_request_threads_priority() {
+        let caller = super::super::hash_workers::current_nice();
+        let hasher = PasswordHasher::new(1);
+        let inside = hasher
+            .run("verify", false, super::super::hash_workers::current_nice)
+            .await
+            .unwrap();
+        assert_eq!(inside, caller.max(super::super::hash_workers::HASH_NICE));
     }
 
     #[test]

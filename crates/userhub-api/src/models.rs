@@ -1,138 +1,43 @@
-//! Request and response bodies as the contract names them. Requests are
-//! read through [`FromJson`] into validated domain types.
+//! Request bodies read into validated domain types (through [`FromJson`],
+//! answering the contract's 422s), and records turned into the contract's
+//! responses. The wire types themselves, with their OpenAPI schemas, are
+//! `userhub_contract`'s: each body here is the validated form of the
+//! contract type of the same name.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use userhub_contract::{ItemPublic, UserPublic};
 use userhub_core::{Description, Email, FullName, Item, Password, Title, User};
-use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::extract::{FromJson, ObjectReader, ValidationIssue};
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserPublic {
-    pub email: String,
-    pub is_active: bool,
-    pub is_superuser: bool,
-    pub full_name: Option<String>,
-    pub id: Uuid,
-    pub created_at: Option<DateTime<Utc>>,
-}
-
-impl From<User> for UserPublic {
-    fn from(u: User) -> Self {
-        Self {
-            email: u.email.into_string(),
-            is_active: u.is_active,
-            is_superuser: u.is_superuser,
-            full_name: u.full_name.map(FullName::into_string),
-            id: u.id.as_uuid(),
-            created_at: u.created_at,
-        }
+/// A user as the API shows it.
+pub fn user_public(u: User) -> UserPublic {
+    UserPublic {
+        email: u.email.into_string(),
+        is_active: u.is_active,
+        is_superuser: u.is_superuser,
+        full_name: u.full_name.map(FullName::into_string),
+        id: u.id.as_uuid(),
+        created_at: u.created_at,
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UsersPublic {
-    pub data: Vec<UserPublic>,
-    pub count: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ItemPublic {
-    pub title: String,
-    pub description: Option<String>,
-    pub id: Uuid,
-    pub owner_id: Uuid,
-    pub created_at: Option<DateTime<Utc>>,
-}
-
-impl From<Item> for ItemPublic {
-    fn from(i: Item) -> Self {
-        Self {
-            title: i.title.into_string(),
-            description: i.description.map(Description::into_string),
-            id: i.id.as_uuid(),
-            owner_id: i.owner_id.as_uuid(),
-            created_at: i.created_at,
-        }
+/// An item as the API shows it.
+pub fn item_public(i: Item) -> ItemPublic {
+    ItemPublic {
+        title: i.title.into_string(),
+        description: i.description.map(Description::into_string),
+        id: i.id.as_uuid(),
+        owner_id: i.owner_id.as_uuid(),
+        created_at: i.created_at,
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ItemsPublic {
-    pub data: Vec<ItemPublic>,
-    pub count: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Message {
-    pub message: String,
-}
-
-impl Message {
-    pub fn new(message: &str) -> Self {
-        Self {
-            message: message.to_owned(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Token {
-    pub access_token: String,
-    #[schema(default = "bearer")]
-    pub token_type: String,
-}
-
-/// An error answer: `{"detail": "..."}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    pub detail: String,
-}
-
-/// A 422 answer: one entry per problem.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HTTPValidationError {
-    pub detail: Vec<ValidationErrorEntry>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ValidationErrorEntry {
-    pub loc: Vec<serde_json::Value>,
-    pub msg: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub input: serde_json::Value,
-}
-
-/// The OAuth2 password-flow form.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct BodyLoginLoginAccessToken {
-    #[schema(pattern = "^password$")]
-    grant_type: Option<String>,
-    username: String,
-    #[schema(format = Password)]
-    password: String,
-    #[schema(default = "")]
-    scope: Option<String>,
-    client_id: Option<String>,
-    #[schema(format = Password)]
-    client_secret: Option<String>,
-}
-
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct UserCreate {
-    #[schema(value_type = String, format = Email, max_length = 255)]
     pub email: Email,
-    #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub password: Password,
-    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: Option<FullName>,
-    #[schema(required = false, default = true)]
     pub is_active: bool,
-    #[schema(required = false, default = false)]
     pub is_superuser: bool,
 }
 
@@ -155,13 +60,10 @@ impl FromJson for UserCreate {
     }
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct UserRegister {
-    #[schema(value_type = String, format = Email, max_length = 255)]
     pub email: Email,
-    #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub password: Password,
-    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: Option<FullName>,
 }
 
@@ -180,19 +82,14 @@ impl FromJson for UserRegister {
     }
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct UserUpdate {
-    #[schema(value_type = Option<String>, format = Email, max_length = 255)]
     pub email: Option<Email>,
     /// Absent: unchanged. Not nullable (the reference's `bool = True`).
-    #[schema(value_type = bool, required = false, default = true)]
     pub is_active: Option<bool>,
     /// Absent: unchanged. Not nullable (the reference's `bool = False`).
-    #[schema(value_type = bool, required = false, default = false)]
     pub is_superuser: Option<bool>,
-    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: Option<Option<FullName>>,
-    #[schema(value_type = Option<String>, min_length = 8, max_length = 128)]
     pub password: Option<Password>,
 }
 
@@ -215,11 +112,9 @@ impl FromJson for UserUpdate {
     }
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct UserUpdateMe {
-    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: Option<Option<FullName>>,
-    #[schema(value_type = Option<String>, format = Email, max_length = 255)]
     pub email: Option<Email>,
 }
 
@@ -236,11 +131,9 @@ impl FromJson for UserUpdateMe {
     }
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct UpdatePassword {
-    #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub current_password: Password,
-    #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub new_password: Password,
 }
 
@@ -257,10 +150,9 @@ impl FromJson for UpdatePassword {
     }
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct NewPassword {
     pub token: String,
-    #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub new_password: Password,
 }
 
@@ -277,11 +169,9 @@ impl FromJson for NewPassword {
     }
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct ItemCreate {
-    #[schema(value_type = String, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub title: Title,
-    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub description: Option<Description>,
 }
 
@@ -298,11 +188,9 @@ impl FromJson for ItemCreate {
     }
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct ItemUpdate {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub title: Option<Title>,
-    #[schema(value_type = Option<String>, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub description: Option<Option<Description>>,
 }
 
@@ -319,15 +207,11 @@ impl FromJson for ItemUpdate {
     }
 }
 
-#[derive(Debug, ToSchema)]
+#[derive(Debug)]
 pub struct PrivateUserCreate {
-    #[schema(value_type = String, format = Email, max_length = 255)]
     pub email: Email,
-    #[schema(value_type = String, min_length = 8, max_length = 128)]
     pub password: Password,
-    #[schema(value_type = String, max_length = 255, pattern = "^[^\\u0000]*$")]
     pub full_name: FullName,
-    #[schema(required = false, default = false)]
     pub is_verified: bool,
 }
 

@@ -2,9 +2,9 @@
 //! the reference's operation ids so generated clients keep their names.
 
 use utoipa::openapi::security::{Flow, OAuth2, Password as PasswordFlow, Scopes, SecurityScheme};
+use userhub_contract::*;
 use utoipa::{Modify, OpenApi};
 
-use crate::models::*;
 use crate::routes::{items, login, private, users, utils};
 
 #[derive(OpenApi)]

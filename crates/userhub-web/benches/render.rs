@@ -9,31 +9,55 @@
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use http::{Request, Response};
-use serde_json::json;
 use tower::ServiceExt;
+use userhub_contract::{ErrorDetail, ItemPublic, ItemsPublic, Token, UserPublic, UsersPublic};
 use userhub_web::{Transport, TransportError, WebSettings, WebState};
+use uuid::Uuid;
 
-const USER_ID: &str = "6f1c1b8e-9d7a-4a53-8d4e-2f0b8f6f6a11";
-const ITEM_ID: &str = "0b5e2c4a-1f2d-4e8b-9a7c-3d6e5f4a3b2c";
+const USER_ID: Uuid = Uuid::from_u128(0x6f1c1b8e_9d7a_4a53_8d4e_2f0b8f6f6a11);
+const ITEM_ID: Uuid = Uuid::from_u128(0x0b5e2c4a_1f2d_4e8b_9a7c_3d6e5f4a3b2c);
 const WARMUP: usize = 200;
 const RUNS: usize = 3000;
 
 #[derive(Debug)]
 struct Canned;
 
-fn user(n: usize) -> serde_json::Value {
-    json!({"id": if n == 0 { USER_ID.to_owned() } else { format!("00000000-0000-4000-8000-{n:012}") },
-           "email": format!("user{n}@example.com"), "is_active": true, "is_superuser": n == 0,
-           "full_name": format!("User Number {n}"), "created_at": "2026-01-02T03:04:05Z"})
+fn user(n: usize) -> UserPublic {
+    UserPublic {
+        id: if n == 0 { USER_ID } else { nth_id(0x8000, n) },
+        email: format!("user{n}@example.com"),
+        is_active: true,
+        is_superuser: n == 0,
+        full_name: Some(format!("User Number {n}")),
+        created_at: Some(created_at()),
+    }
 }
 
-fn item(n: usize) -> serde_json::Value {
-    json!({"id": if n == 0 { ITEM_ID.to_owned() } else { format!("00000000-0000-4000-9000-{n:012}") },
-           "title": format!("Item number {n} with a reasonably long title"),
-           "description": "A description of moderate length for the benchmark",
-           "owner_id": USER_ID, "created_at": "2026-01-02T03:04:05Z"})
+fn item(n: usize) -> ItemPublic {
+    ItemPublic {
+        id: if n == 0 { ITEM_ID } else { nth_id(0x9000, n) },
+        title: format!("Item number {n} with a reasonably long title"),
+        description: Some("A description of moderate length for the benchmark".to_owned()),
+        owner_id: USER_ID,
+        created_at: Some(created_at()),
+    }
+}
+
+fn nth_id(group: u16, n: usize) -> Uuid {
+    format!("00000000-0000-4000-{group:04x}-{n:012}")
+        .parse()
+        .unwrap()
+}
+
+fn created_at() -> DateTime<Utc> {
+    "2026-01-02T03:04:05Z".parse().unwrap()
+}
+
+fn json(value: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
 }
 
 impl Transport for Canned {
@@ -43,15 +67,24 @@ impl Transport for Canned {
     ) -> BoxFuture<'static, Result<Response<Body>, TransportError>> {
         let path = request.uri().path().to_owned();
         let body = match path.as_str() {
-            "/api/v1/login/access-token" => {
-                json!({"access_token": "token", "token_type": "bearer"})
-            }
-            "/api/v1/users/me" => user(0),
-            "/api/v1/items" => json!({"data": (0..10).map(item).collect::<Vec<_>>(), "count": 42}),
-            "/api/v1/users" => json!({"data": (0..10).map(user).collect::<Vec<_>>(), "count": 42}),
-            p if p.starts_with("/api/v1/items/") => item(0),
-            p if p.starts_with("/api/v1/users/") => user(1),
-            _ => json!({"detail": "Not Found"}),
+            "/api/v1/login/access-token" => json(Token {
+                access_token: "token".to_owned(),
+                token_type: "bearer".to_owned(),
+            }),
+            "/api/v1/users/me" => json(user(0)),
+            "/api/v1/items" => json(ItemsPublic {
+                data: (0..10).map(item).collect(),
+                count: 42,
+            }),
+            "/api/v1/users" => json(UsersPublic {
+                data: (0..10).map(user).collect(),
+                count: 42,
+            }),
+            p if p.starts_with("/api/v1/items/") => json(item(0)),
+            p if p.starts_with("/api/v1/users/") => json(user(1)),
+            _ => json(ErrorDetail {
+                detail: "Not Found".to_owned(),
+            }),
         };
         Box::pin(async move {
             Ok(Response::builder()

@@ -2,7 +2,9 @@
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
+use uuid::Uuid;
 
 use crate::api::{ItemPublic, UserPublic};
 use crate::assets::{self, AssetUrls};
@@ -122,7 +124,8 @@ pub struct Pager {
 }
 
 impl Pager {
-    pub fn new(base: &str, page: u64, count: u64, page_size: u32) -> Self {
+    pub fn new(base: &str, page: u64, count: i64, page_size: u32) -> Self {
+        let count = u64::try_from(count).unwrap_or(0);
         let pages = count.div_ceil(u64::from(page_size)).max(1);
         Self {
             page,
@@ -133,9 +136,10 @@ impl Pager {
     }
 }
 
-/// Shortens an RFC 3339 timestamp to its date.
-pub fn date(ts: &Option<String>) -> &str {
-    ts.as_deref().and_then(|t| t.get(..10)).unwrap_or("")
+/// A timestamp's date (`YYYY-MM-DD`), empty when there is none.
+pub fn date(ts: &Option<DateTime<Utc>>) -> String {
+    ts.map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Template)]
@@ -183,7 +187,7 @@ pub struct DashboardPage {
 pub struct ItemsPage {
     pub ctx: PageCtx,
     pub items: Vec<ItemPublic>,
-    pub count: u64,
+    pub count: i64,
     pub pager: Pager,
 }
 
@@ -235,8 +239,8 @@ pub struct SettingsPage {
 pub struct AdminPage {
     pub ctx: PageCtx,
     pub users: Vec<UserPublic>,
-    pub me_id: String,
-    pub count: u64,
+    pub me_id: Uuid,
+    pub count: i64,
     pub pager: Pager,
 }
 

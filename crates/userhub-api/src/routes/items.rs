@@ -5,13 +5,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tracing::instrument;
 use userhub_core::{Item, ItemId, ItemPatch, NewItem, User};
+use userhub_contract::{
+    self as contract, ErrorDetail, HTTPValidationError, ItemPublic, ItemsPublic, Message,
+};
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
 use crate::extract::{ItemIdParam, JsonBody, Pagination, PathId};
-use crate::models::{
-    ErrorDetail, HTTPValidationError, ItemCreate, ItemPublic, ItemUpdate, ItemsPublic, Message,
-};
+use crate::models::{ItemCreate, ItemUpdate, item_public};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -50,13 +51,13 @@ pub async fn read_items(
     let owner = (!me.is_superuser).then_some(me.id);
     let page = state.db.list_items(owner, page).await?;
     Ok(Json(ItemsPublic {
-        data: page.data.into_iter().map(Into::into).collect(),
+        data: page.data.into_iter().map(item_public).collect(),
         count: page.count,
     }))
 }
 
 /// Create new item.
-#[utoipa::path(post, path = "/api/v1/items/", tag = "items", operation_id = "items-create_item", request_body = ItemCreate,
+#[utoipa::path(post, path = "/api/v1/items/", tag = "items", operation_id = "items-create_item", request_body = contract::ItemCreate,
     responses((status = 200, body = ItemPublic), (status = 422, body = HTTPValidationError)),
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
@@ -74,7 +75,7 @@ pub async fn create_item(
         })
         .await?;
     state.metrics.record_item_created();
-    Ok(Json(item.into()))
+    Ok(Json(item_public(item)))
 }
 
 /// Get item by ID.
@@ -87,12 +88,14 @@ pub async fn read_item(
     State(state): State<AppState>,
     PathId(id, ..): PathId<ItemIdParam>,
 ) -> Result<Json<ItemPublic>, ApiError> {
-    Ok(Json(accessible_item(&state, &me, id).await?.into()))
+    Ok(Json(item_public(
+        accessible_item(&state, &me, id).await?,
+    )))
 }
 
 /// Update an item.
 #[utoipa::path(put, path = "/api/v1/items/{id}", tag = "items", operation_id = "items-update_item", params(("id" = uuid::Uuid, Path)),
-    request_body = ItemUpdate,
+    request_body = contract::ItemUpdate,
     responses((status = 200, body = ItemPublic), (status = 403, body = ErrorDetail), (status = 404, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
@@ -114,7 +117,7 @@ pub async fn update_item(
         )
         .await?
         .ok_or_else(|| ApiError::not_found("Item not found"))?;
-    Ok(Json(item.into()))
+    Ok(Json(item_public(item)))
 }
 
 /// Delete an item.

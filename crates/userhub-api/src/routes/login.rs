@@ -8,6 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use tracing::{Instrument, instrument, warn};
+use userhub_contract::{
+    self as contract, BodyLoginLoginAccessToken, ErrorDetail, HTTPValidationError, Message,
+    Token, UserPublic,
+};
 use userhub_core::security::Verification;
 use userhub_core::{User, UserId, UserPatch, canonical_email};
 use userhub_storage::LoginReservation;
@@ -18,10 +22,7 @@ use crate::auth::{BearerToken, CurrentUser, Superuser};
 use crate::email::{EmailContent, templates};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, LoginForm, client_ip};
-use crate::models::{
-    BodyLoginLoginAccessToken, ErrorDetail, HTTPValidationError, Message, NewPassword, Token,
-    UserPublic,
-};
+use crate::models::{NewPassword, user_public};
 use crate::state::AppState;
 
 pub const RECOVERY_MESSAGE: &str = "If that email is registered, we sent a password recovery link";
@@ -189,7 +190,7 @@ pub async fn login_access_token(
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
 pub async fn test_token(CurrentUser(user): CurrentUser) -> Json<UserPublic> {
-    Json(user.into())
+    Json(user_public(user))
 }
 
 /// Log out: revokes the bearer token until it expires (every replica
@@ -264,7 +265,7 @@ pub async fn recover_password(
 
 /// Reset password.
 #[utoipa::path(post, path = "/api/v1/reset-password/", tag = "login", operation_id = "login-reset_password",
-    request_body = NewPassword,
+    request_body = contract::NewPassword,
     responses((status = 200, body = Message), (status = 400, body = ErrorDetail), (status = 422, body = HTTPValidationError)))]
 #[instrument(skip_all)]
 pub async fn reset_password(

@@ -4,10 +4,11 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use tracing::instrument;
+use userhub_contract::{self as contract, ErrorDetail, HTTPValidationError, UserPublic};
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use crate::models::{ErrorDetail, HTTPValidationError, PrivateUserCreate, UserPublic};
+use crate::models::{PrivateUserCreate, user_public};
 use crate::routes::users::register;
 use crate::state::AppState;
 
@@ -17,7 +18,7 @@ pub fn router() -> Router<AppState> {
 
 /// Create a new user (development only).
 #[utoipa::path(post, path = "/api/v1/private/users/", tag = "private", operation_id = "private-create_user",
-    request_body = PrivateUserCreate,
+    request_body = contract::PrivateUserCreate,
     responses((status = 200, body = UserPublic), (status = 400, body = ErrorDetail), (status = 422, body = HTTPValidationError)))]
 #[instrument(skip_all)]
 pub async fn create_user(
@@ -25,5 +26,5 @@ pub async fn create_user(
     JsonBody(body): JsonBody<PrivateUserCreate>,
 ) -> Result<Json<UserPublic>, ApiError> {
     let user = register(&state, body.email, &body.password, Some(body.full_name)).await?;
-    Ok(Json(user.into()))
+    Ok(Json(user_public(user)))
 }

@@ -7,6 +7,9 @@ use tracing::{Instrument, instrument};
 use userhub_core::security::Verification;
 use userhub_core::{Email, FullName, NewUser, Password, User, UserId, UserPatch};
 use userhub_storage::{Constraint, StorageError};
+use userhub_contract::{
+    self as contract, ErrorDetail, HTTPValidationError, Message, UserPublic, UsersPublic,
+};
 
 use crate::audit::{Action, Audit, ClientAddr};
 use crate::auth::{BearerToken, CurrentUser, Superuser};
@@ -14,8 +17,7 @@ use crate::email::templates;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Pagination, PathId, UserIdParam};
 use crate::models::{
-    ErrorDetail, HTTPValidationError, Message, UpdatePassword, UserCreate, UserPublic,
-    UserRegister, UserUpdate, UserUpdateMe, UsersPublic,
+    UpdatePassword, UserCreate, UserRegister, UserUpdate, UserUpdateMe, user_public,
 };
 use crate::state::AppState;
 
@@ -65,13 +67,13 @@ pub async fn read_users(
 ) -> Result<Json<UsersPublic>, ApiError> {
     let page = state.db.list_users(page).await?;
     Ok(Json(UsersPublic {
-        data: page.data.into_iter().map(Into::into).collect(),
+        data: page.data.into_iter().map(user_public).collect(),
         count: page.count,
     }))
 }
 
 /// Create new user.
-#[utoipa::path(post, path = "/api/v1/users/", tag = "users", operation_id = "users-create_user", request_body = UserCreate,
+#[utoipa::path(post, path = "/api/v1/users/", tag = "users", operation_id = "users-create_user", request_body = contract::UserCreate,
     responses((status = 200, body = UserPublic), (status = 400, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
@@ -108,7 +110,7 @@ pub async fn create_user(
             async move { mailer.send("new_account", &email, content).await }.in_current_span(),
         );
     }
-    Ok(Json(user.into()))
+    Ok(Json(user_public(user)))
 }
 
 /// Get current user.
@@ -116,11 +118,11 @@ pub async fn create_user(
     responses((status = 200, body = UserPublic), (status = 401, body = ErrorDetail)), security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
 pub async fn read_user_me(CurrentUser(user): CurrentUser) -> Json<UserPublic> {
-    Json(user.into())
+    Json(user_public(user))
 }
 
 /// Update own user.
-#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", operation_id = "users-update_user_me", request_body = UserUpdateMe,
+#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", operation_id = "users-update_user_me", request_body = contract::UserUpdateMe,
     responses((status = 200, body = UserPublic), (status = 409, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
@@ -151,7 +153,7 @@ async fn apply_patch(
     conflict: &'static str,
 ) -> Result<UserPublic, ApiError> {
     match state.db.update_user(id, patch).await {
-        Ok(Some(user)) => Ok(user.into()),
+        Ok(Some(user)) => Ok(user_public(user)),
         Ok(None) => Err(ApiError::not_found(
             "The user with this id does not exist in the system",
         )),
@@ -162,7 +164,7 @@ async fn apply_patch(
 
 /// Update own password.
 #[utoipa::path(patch, path = "/api/v1/users/me/password", tag = "users", operation_id = "users-update_password_me",
-    request_body = UpdatePassword,
+    request_body = contract::UpdatePassword,
     responses((status = 200, body = Message), (status = 400, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]
@@ -248,7 +250,7 @@ async fn delete_with_items(state: &AppState, id: UserId) -> Result<(), ApiError>
 }
 
 /// Create new user without the need to be logged in.
-#[utoipa::path(post, path = "/api/v1/users/signup", tag = "users", operation_id = "users-register_user", request_body = UserRegister,
+#[utoipa::path(post, path = "/api/v1/users/signup", tag = "users", operation_id = "users-register_user", request_body = contract::UserRegister,
     responses((status = 200, body = UserPublic), (status = 400, body = ErrorDetail), (status = 422, body = HTTPValidationError)))]
 #[instrument(skip_all)]
 pub async fn register_user(
@@ -264,7 +266,7 @@ pub async fn register_user(
         .target(user.id)
         .reason("signup")
         .emit();
-    Ok(Json(user.into()))
+    Ok(Json(user_public(user)))
 }
 
 /// Self-service registration (signup, and the development-only private
@@ -302,7 +304,7 @@ pub async fn read_user_by_id(
     PathId(id, ..): PathId<UserIdParam>,
 ) -> Result<Json<UserPublic>, ApiError> {
     if id == me.id {
-        return Ok(Json(me.into()));
+        return Ok(Json(user_public(me)));
     }
     if !me.is_superuser {
         return Err(ApiError::forbidden(
@@ -314,12 +316,12 @@ pub async fn read_user_by_id(
         .user_by_id(id)
         .await?
         .ok_or_else(|| ApiError::not_found("User not found"))?;
-    Ok(Json(user.into()))
+    Ok(Json(user_public(user)))
 }
 
 /// Update a user.
 #[utoipa::path(patch, path = "/api/v1/users/{user_id}", tag = "users", operation_id = "users-update_user",
-    params(("user_id" = uuid::Uuid, Path)), request_body = UserUpdate,
+    params(("user_id" = uuid::Uuid, Path)), request_body = contract::UserUpdate,
     responses((status = 200, body = UserPublic), (status = 404, body = ErrorDetail), (status = 409, body = ErrorDetail), (status = 422, body = HTTPValidationError)),
     security(("OAuth2PasswordBearer" = [])))]
 #[instrument(skip_all)]

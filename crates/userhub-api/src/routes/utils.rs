@@ -7,13 +7,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 use tracing::instrument;
+use userhub_contract::{ErrorDetail, HTTPValidationError, Message};
 use userhub_core::Email;
 
 use crate::auth::Superuser;
 use crate::email::{MailError, templates};
 use crate::error::ApiError;
 use crate::extract::ValidationIssue;
-use crate::models::{ErrorDetail, HTTPValidationError, Message};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -4,7 +4,6 @@
 //! the access token, the forwarded client address and the trace context.
 
 mod error;
-mod models;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,13 +12,17 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use tracing::field::Empty;
 use tracing::instrument;
 
 pub use error::{ApiError, detail_of};
-pub use models::{ItemPublic, ItemsPublic, Message, Token, UserForm, UserPublic, UsersPublic};
+pub use userhub_contract::{
+    BodyLoginLoginAccessToken, ItemCreate, ItemPublic, ItemUpdate, ItemsPublic, Message,
+    NewPassword, Token, UpdatePassword, UserCreate, UserPublic, UserRegister, UserUpdate,
+    UserUpdateMe, UsersPublic,
+};
 
 use crate::transport::{MAX_RESPONSE_BYTES, SharedTransport};
 
@@ -113,13 +116,13 @@ impl ApiClient {
         caller: &Caller,
         method: Method,
         path: &str,
-        body: serde_json::Value,
+        body: &impl Serialize,
     ) -> impl Future<Output = Result<T, ApiError>> + Send {
-        let bytes = body.to_string().into_bytes();
+        let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Unexpected(e.to_string()));
         let path = path.to_owned();
         let caller = caller.clone();
         async move {
-            self.send(&caller, method, &path, Some(("application/json", bytes)))
+            self.send(&caller, method, &path, Some(("application/json", bytes?)))
                 .await
         }
     }
@@ -130,8 +133,12 @@ impl ApiClient {
         email: &str,
         password: &str,
     ) -> Result<Token, ApiError> {
-        let form = serde_urlencoded::to_string([("username", email), ("password", password)])
-            .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        let form = serde_urlencoded::to_string(BodyLoginLoginAccessToken {
+            username: email.to_owned(),
+            password: password.to_owned(),
+            ..BodyLoginLoginAccessToken::default()
+        })
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
         self.send(
             caller,
             Method::POST,
@@ -157,8 +164,13 @@ impl ApiClient {
         password: &str,
         full_name: &str,
     ) -> Result<UserPublic, ApiError> {
-        let body = json!({"email": email, "password": password, "full_name": optional(full_name)});
-        self.json(caller, Method::POST, "/users/signup", body).await
+        let body = UserRegister {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            full_name: optional(full_name),
+        };
+        self.json(caller, Method::POST, "/users/signup", &body)
+            .await
     }
 
     pub async fn recover_password(
@@ -176,8 +188,11 @@ impl ApiClient {
         token: &str,
         new_password: &str,
     ) -> Result<Message, ApiError> {
-        let body = json!({"token": token, "new_password": new_password});
-        self.json(caller, Method::POST, "/reset-password", body)
+        let body = NewPassword {
+            token: token.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.json(caller, Method::POST, "/reset-password", &body)
             .await
     }
 
@@ -202,8 +217,11 @@ impl ApiClient {
         title: &str,
         description: &str,
     ) -> Result<ItemPublic, ApiError> {
-        let body = json!({"title": title, "description": optional(description)});
-        self.json(caller, Method::POST, "/items", body).await
+        let body = ItemCreate {
+            title: title.to_owned(),
+            description: optional(description),
+        };
+        self.json(caller, Method::POST, "/items", &body).await
     }
 
     pub async fn update_item(
@@ -213,8 +231,11 @@ impl ApiClient {
         title: &str,
         description: &str,
     ) -> Result<ItemPublic, ApiError> {
-        let body = json!({"title": title, "description": optional(description)});
-        self.json(caller, Method::PUT, &format!("/items/{id}"), body)
+        let body = ItemUpdate {
+            title: Some(title.to_owned()),
+            description: Some(optional(description)),
+        };
+        self.json(caller, Method::PUT, &format!("/items/{id}"), &body)
             .await
     }
 
@@ -229,8 +250,11 @@ impl ApiClient {
         full_name: &str,
         email: &str,
     ) -> Result<UserPublic, ApiError> {
-        let body = json!({"full_name": optional(full_name), "email": email});
-        self.json(caller, Method::PATCH, "/users/me", body).await
+        let body = UserUpdateMe {
+            full_name: Some(optional(full_name)),
+            email: Some(email.to_owned()),
+        };
+        self.json(caller, Method::PATCH, "/users/me", &body).await
     }
 
     pub async fn update_password(
@@ -239,8 +263,11 @@ impl ApiClient {
         current_password: &str,
         new_password: &str,
     ) -> Result<Message, ApiError> {
-        let body = json!({"current_password": current_password, "new_password": new_password});
-        self.json(caller, Method::PATCH, "/users/me/password", body)
+        let body = UpdatePassword {
+            current_password: current_password.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.json(caller, Method::PATCH, "/users/me/password", &body)
             .await
     }
 
@@ -266,9 +293,8 @@ impl ApiClient {
     pub async fn create_user(
         &self,
         caller: &Caller,
-        form: &UserForm,
+        body: &UserCreate,
     ) -> Result<UserPublic, ApiError> {
-        let body = serde_json::to_value(form).map_err(|e| ApiError::Unexpected(e.to_string()))?;
         self.json(caller, Method::POST, "/users", body).await
     }
 
@@ -276,9 +302,8 @@ impl ApiClient {
         &self,
         caller: &Caller,
         id: &uuid::Uuid,
-        form: &UserForm,
+        body: &UserUpdate,
     ) -> Result<UserPublic, ApiError> {
-        let body = serde_json::to_value(form).map_err(|e| ApiError::Unexpected(e.to_string()))?;
         self.json(caller, Method::PATCH, &format!("/users/{id}"), body)
             .await
     }
@@ -344,9 +369,10 @@ fn path_template(path: &str) -> String {
     out
 }
 
-fn optional(s: &str) -> Option<&str> {
+/// A form field as an optional string: blank is `None`.
+fn optional(s: &str) -> Option<String> {
     let s = s.trim();
-    (!s.is_empty()).then_some(s)
+    (!s.is_empty()).then(|| s.to_owned())
 }
 
 /// Percent-encodes a path segment.

@@ -9,7 +9,7 @@ use tracing::instrument;
 
 use super::auth::PASSWORDS_DIFFER;
 use super::{Authed, PageQuery, WebError, done, inline, parse_id};
-use crate::api::UserForm;
+use crate::api::{UserCreate, UserUpdate};
 use crate::state::WebState;
 use crate::views::{AdminPage, ConfirmPage, Pager, UserFormPage, render};
 
@@ -28,7 +28,7 @@ pub async fn list(
     if users.data.is_empty() && page > pager.pages {
         return Ok(Redirect::to(&format!("/admin?page={}", pager.pages)).into_response());
     }
-    let me_id = authed.user.id.clone();
+    let me_id = authed.user.id;
     let ctx = authed.ctx("Admin", "admin");
     Ok(render(
         StatusCode::OK,
@@ -56,6 +56,38 @@ pub struct AdminUserForm {
     is_active: Option<String>,
     #[serde(default)]
     is_superuser: Option<String>,
+}
+
+/// The fields of a user created or edited by a superuser, as the form shows them.
+#[derive(Debug, Clone, Default)]
+struct UserForm {
+    email: String,
+    full_name: Option<String>,
+    password: Option<String>,
+    is_active: bool,
+    is_superuser: bool,
+}
+
+impl UserForm {
+    fn to_create(&self) -> UserCreate {
+        UserCreate {
+            email: self.email.clone(),
+            password: self.password.clone().unwrap_or_default(),
+            full_name: self.full_name.clone(),
+            is_active: self.is_active,
+            is_superuser: self.is_superuser,
+        }
+    }
+
+    fn to_update(&self) -> UserUpdate {
+        UserUpdate {
+            email: Some(self.email.clone()),
+            is_active: Some(self.is_active),
+            is_superuser: Some(self.is_superuser),
+            full_name: Some(self.full_name.clone()),
+            password: self.password.clone(),
+        }
+    }
 }
 
 impl AdminUserForm {
@@ -119,7 +151,11 @@ pub async fn create(
     let error = if form.password != form.confirm_password {
         PASSWORDS_DIFFER.to_owned()
     } else {
-        match state.api.create_user(authed.caller(), &user).await {
+        match state
+            .api
+            .create_user(authed.caller(), &user.to_create())
+            .await
+        {
             Ok(_) => {
                 return Ok(done(
                     &authed.visit.session,
@@ -171,7 +207,11 @@ pub async fn update(
     let error = if form.password != form.confirm_password {
         PASSWORDS_DIFFER.to_owned()
     } else {
-        match state.api.update_user(authed.caller(), &id, &user).await {
+        match state
+            .api
+            .update_user(authed.caller(), &id, &user.to_update())
+            .await
+        {
             Ok(_) => {
                 return Ok(done(
                     &authed.visit.session,

@@ -1,34 +1,12 @@
-//! Test support: a cookie-keeping client of the web router.
-#![allow(dead_code, clippy::unwrap_used)]
-
-pub mod fake_api;
+//! A browser without JavaScript over a router: keeps cookies, echoes the
+//! page's CSRF token.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use http::{HeaderMap, Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use tower::ServiceExt;
-use userhub_web::{InProcessTransport, WebSettings, WebState};
-
-pub const KEY: &str = "test-cookie-key-test-cookie-key-0123456789";
-
-/// The web router over the in-process fake API.
-pub fn app(db: fake_api::Shared) -> Router {
-    app_with(db, WebSettings::for_tests(KEY))
-}
-
-pub fn app_with(db: fake_api::Shared, settings: WebSettings) -> Router {
-    let state = WebState::in_process(settings, InProcessTransport::new(fake_api::router(db)));
-    userhub_web::router(state)
-}
-
-pub fn settings_with_timeout(timeout: Duration) -> WebSettings {
-    let mut s = WebSettings::for_tests(KEY);
-    s.api_timeout = timeout;
-    s
-}
 
 /// One answer.
 #[derive(Debug)]

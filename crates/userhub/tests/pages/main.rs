@@ -1,19 +1,23 @@
-//! Handler and template tests: the web router over an in-memory fake API.
+//! The web UI's pages, handlers and templates, over the real API in process
+//! on a fresh SQLite database (see `support`).
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod support;
 
 use std::time::Duration;
 
 use axum::body::Body;
-use http::{Request, StatusCode};
-use support::fake_api::{self, ADMIN, PASSWORD, USER};
-use support::{Browser, app};
+use axum::http::{Request, StatusCode};
+use browser::Browser;
+use support::{ADMIN, PASSWORD, TestApp, USER};
+use userhub_core::security::Verification;
 use userhub_web::{WebSettings, WebState};
 
 #[tokio::test]
 async fn login_page_sets_a_hardened_session_cookie_and_headers() {
-    let mut b = Browser::new(app(fake_api::seeded()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     let page = b.get("/login").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("<label for=\"email\">Email</label>"));
@@ -39,7 +43,8 @@ async fn login_page_sets_a_hardened_session_cookie_and_headers() {
 
 #[tokio::test]
 async fn cookie_is_secure_behind_https() {
-    let mut b = Browser::new(app(fake_api::seeded()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     let page = b
         .send(
             Request::get("/login")
@@ -57,8 +62,8 @@ async fn cookie_is_secure_behind_https() {
 
 #[tokio::test]
 async fn forms_without_the_csrf_token_are_refused() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.get("/login").await;
     let page = b
         .post_raw("/login", &[("email", USER), ("password", PASSWORD)])
@@ -72,18 +77,14 @@ async fn forms_without_the_csrf_token_are_refused() {
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert!(
-        db.lock().unwrap().seen_headers.is_empty(),
-        "no API call was made"
-    );
+    assert!(app.probe.seen().is_empty(), "no API call was made");
     // A cookie from another key is not a session either.
-    let mut other = Browser::new(app(db.clone()));
+    let mut other = Browser::new(app.web());
     other.get("/login").await;
     let forged = other.cookies.clone();
-    let mut b2 = Browser::new(support::app_with(
-        db,
-        WebSettings::for_tests("a-different-key-a-different-key-0123"),
-    ));
+    let mut b2 = Browser::new(app.web_with(WebSettings::for_tests(
+        "a-different-key-a-different-key-0123",
+    )));
     b2.cookies = forged;
     b2.csrf = other.csrf.clone();
     let page = b2
@@ -94,7 +95,8 @@ async fn forms_without_the_csrf_token_are_refused() {
 
 #[tokio::test]
 async fn anonymous_visitors_are_sent_to_login() {
-    let mut b = Browser::new(app(fake_api::seeded()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     for path in ["/", "/items", "/settings", "/admin", "/items/new"] {
         let page = b.get(path).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
@@ -104,7 +106,8 @@ async fn anonymous_visitors_are_sent_to_login() {
 
 #[tokio::test]
 async fn wrong_password_shows_the_api_detail_inline() {
-    let mut b = Browser::new(app(fake_api::seeded()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.get("/login").await;
     let page = b
         .post("/login", &[("email", USER), ("password", "wrong-password")])
@@ -119,7 +122,8 @@ async fn wrong_password_shows_the_api_detail_inline() {
 
 #[tokio::test]
 async fn log_in_greets_the_user_and_log_out_ends_the_session() {
-    let mut b = Browser::new(app(fake_api::seeded()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     let before = b.get("/login").await.csrf().unwrap();
     let page = b.log_in(ADMIN, PASSWORD).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -137,12 +141,12 @@ async fn log_in_greets_the_user_and_log_out_ends_the_session() {
 
 #[tokio::test]
 async fn normal_users_cannot_reach_admin_pages() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     let page = b.log_in(USER, PASSWORD).await;
     assert!(page.body.contains("Hi, user@example.com"));
     assert!(!page.body.contains("href=\"/admin\""));
-    let admin_id = db.lock().unwrap().users[0].id.clone();
+    let admin_id = app.user(ADMIN).await.id;
     for path in [
         "/admin".to_owned(),
         "/admin/users/new".to_owned(),
@@ -162,16 +166,15 @@ async fn normal_users_cannot_reach_admin_pages() {
         .post(&format!("/admin/users/{admin_id}/delete"), &[])
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert_eq!(db.lock().unwrap().users.len(), 2);
+    assert_eq!(app.users().await, 2);
 }
 
 #[tokio::test]
 async fn a_rejected_token_sends_the_user_to_login_with_a_message() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.log_in(USER, PASSWORD).await;
-    let id = db.lock().unwrap().users[1].id.clone();
-    db.lock().unwrap().revoked.push(format!("token-{id}"));
+    app.revoke_tokens(USER).await;
     let page = b.get("/items").await;
     assert_eq!(page.location(), "/login");
     let page = b.get("/login").await;
@@ -188,8 +191,8 @@ async fn a_rejected_token_sends_the_user_to_login_with_a_message() {
 
 #[tokio::test]
 async fn items_can_be_created_listed_paginated_edited_and_deleted() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.log_in(USER, PASSWORD).await;
     let page = b.get("/items").await;
     assert!(page.body.contains("You don't have any items yet"));
@@ -228,7 +231,7 @@ async fn items_can_be_created_listed_paginated_edited_and_deleted() {
     assert!(page.body.contains("Item number 1<") && page.body.contains("Item number 2<"));
     assert_eq!(b.get("/items?page=9").await.location(), "/items?page=2");
 
-    let id = db.lock().unwrap().items[0].id.clone();
+    let id = app.items().await[0].id;
     let page = b.get(&format!("/items/{id}/edit")).await;
     assert!(page.body.contains("value=\"Item number 1\""));
     let page = b
@@ -238,14 +241,15 @@ async fn items_can_be_created_listed_paginated_edited_and_deleted() {
         )
         .await;
     assert!(page.body.contains("Item updated successfully."));
-    assert_eq!(db.lock().unwrap().items[0].title, "Renamed");
-    assert_eq!(db.lock().unwrap().items[0].description, None);
+    let renamed = app.state.db.item_by_id(id).await.unwrap().unwrap();
+    assert_eq!(renamed.title.as_str(), "Renamed");
+    assert!(renamed.description.is_none());
 
     let page = b.get(&format!("/items/{id}/delete")).await;
     assert!(page.body.contains("“Renamed” will be permanently deleted"));
     let page = b.post_follow(&format!("/items/{id}/delete"), &[]).await;
     assert!(page.body.contains("Item deleted successfully"));
-    assert_eq!(db.lock().unwrap().items.len(), 11);
+    assert_eq!(app.items().await.len(), 11);
 
     assert_eq!(
         b.get("/items/not-a-uuid/edit").await.status,
@@ -259,15 +263,15 @@ async fn items_can_be_created_listed_paginated_edited_and_deleted() {
 
 #[tokio::test]
 async fn users_cannot_touch_other_users_items() {
-    let db = fake_api::seeded();
-    let mut admin = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut admin = Browser::new(app.web());
     admin.log_in(ADMIN, PASSWORD).await;
     admin.get("/items/new").await;
     admin
         .post("/items", &[("title", "Admin's"), ("description", "")])
         .await;
-    let id = db.lock().unwrap().items[0].id.clone();
-    let mut user = Browser::new(app(db.clone()));
+    let id = app.items().await[0].id;
+    let mut user = Browser::new(app.web());
     user.log_in(USER, PASSWORD).await;
     let page = user.get(&format!("/items/{id}/edit")).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -276,13 +280,13 @@ async fn users_cannot_touch_other_users_items() {
         user.post(&format!("/items/{id}/delete"), &[]).await.status,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(db.lock().unwrap().items.len(), 1);
+    assert_eq!(app.items().await.len(), 1);
 }
 
 #[tokio::test]
 async fn signup_then_password_recovery_and_reset() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.get("/signup").await;
     let page = b
         .post(
@@ -339,10 +343,12 @@ async fn signup_then_password_recovery_and_reset() {
         page.body
             .contains("If that email is registered, we sent a password recovery link")
     );
-    assert_eq!(db.lock().unwrap().recovery_requests, ["new@example.com"]);
+    let sent = app.smtp.wait_for(1, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(sent[0].to, ["new@example.com"]);
 
-    let page = b.get("/reset-password?token=reset-new@example.com").await;
-    assert!(page.body.contains("value=\"reset-new@example.com\""));
+    let token = app.state.tokens.issue_reset("new@example.com");
+    let page = b.get(&format!("/reset-password?token={token}")).await;
+    assert!(page.body.contains(&format!("value=\"{token}\"")));
     let page = b
         .post(
             "/reset-password",
@@ -358,7 +364,7 @@ async fn signup_then_password_recovery_and_reset() {
         .post_follow(
             "/reset-password",
             &[
-                ("token", "reset-new@example.com"),
+                ("token", &token),
                 ("new_password", "brandnew123"),
                 ("confirm_password", "brandnew123"),
             ],
@@ -375,8 +381,8 @@ async fn signup_then_password_recovery_and_reset() {
 
 #[tokio::test]
 async fn settings_update_profile_password_theme_and_delete_account() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.log_in(USER, PASSWORD).await;
     b.get("/settings").await;
     let page = b
@@ -453,14 +459,14 @@ async fn settings_update_profile_password_theme_and_delete_account() {
     b.get("/settings/delete-account").await;
     let page = b.post_follow("/settings/delete-account", &[]).await;
     assert!(page.body.contains("Your account has been deleted."));
-    assert_eq!(db.lock().unwrap().users.len(), 1);
+    assert_eq!(app.users().await, 1);
     assert_eq!(b.get("/").await.location(), "/login");
 }
 
 #[tokio::test]
 async fn superusers_cannot_delete_their_own_account() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.log_in(ADMIN, PASSWORD).await;
     b.get("/settings/delete-account").await;
     let page = b.post("/settings/delete-account", &[]).await;
@@ -469,13 +475,13 @@ async fn superusers_cannot_delete_their_own_account() {
         page.body
             .contains("Super users are not allowed to delete themselves")
     );
-    assert_eq!(db.lock().unwrap().users.len(), 2);
+    assert_eq!(app.users().await, 2);
 }
 
 #[tokio::test]
 async fn superusers_manage_users() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.log_in(ADMIN, PASSWORD).await;
     let page = b.get("/admin").await;
     assert!(page.body.contains(USER) && page.body.contains("2 users"));
@@ -494,7 +500,7 @@ async fn superusers_manage_users() {
         )
         .await;
     assert!(page.body.contains("User created successfully."));
-    let third = db.lock().unwrap().users[2].clone();
+    let third = app.user("third@example.com").await;
     assert!(third.is_superuser && third.is_active);
     let page = b
         .post(
@@ -529,10 +535,16 @@ async fn superusers_manage_users() {
         )
         .await;
     assert!(page.body.contains("User updated successfully."));
-    let edited = db.lock().unwrap().users[2].clone();
+    let edited = app.user("third@example.com").await;
     assert!(!edited.is_superuser && !edited.is_active);
-    assert_eq!(
-        edited.password, "thirdpass1",
+    assert!(
+        matches!(
+            app.state
+                .hasher
+                .verify("thirdpass1", &edited.hashed_password)
+                .await,
+            Ok(Verification::Valid { .. })
+        ),
         "an empty password field keeps the password"
     );
 
@@ -542,18 +554,18 @@ async fn superusers_manage_users() {
         .post_follow(&format!("/admin/users/{}/delete", third.id), &[])
         .await;
     assert!(page.body.contains("User deleted successfully"));
-    assert_eq!(db.lock().unwrap().users.len(), 2);
+    assert_eq!(app.users().await, 2);
 }
 
 #[tokio::test]
 async fn api_timeouts_and_outages_become_friendly_pages() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(support::app_with(
-        db.clone(),
-        support::settings_with_timeout(Duration::from_millis(200)),
-    ));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.log_in(USER, PASSWORD).await;
-    db.lock().unwrap().delay = Some(Duration::from_secs(5));
+    // The same session, on a UI that waits 200 ms for the API (logging in
+    // hashes a password, which may take longer than that).
+    b.app = app.web_with(support::settings_with_timeout(Duration::from_millis(200)));
+    app.probe.delay(Duration::from_secs(5));
     let page = b.get("/items").await;
     assert_eq!(page.status, StatusCode::GATEWAY_TIMEOUT);
     assert!(page.body.contains("The request took too long"));
@@ -580,10 +592,14 @@ async fn api_timeouts_and_outages_become_friendly_pages() {
 
 #[tokio::test]
 async fn split_mode_talks_http_to_the_api() {
-    let db = fake_api::seeded();
+    let app = TestApp::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(axum::serve(listener, fake_api::router(db.clone())).into_future());
+    let api = app
+        .api
+        .clone()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(axum::serve(listener, api).into_future());
     let state = WebState::over_http(
         WebSettings::for_tests(support::KEY),
         &format!("http://{addr}/"),
@@ -592,19 +608,21 @@ async fn split_mode_talks_http_to_the_api() {
     let mut b = Browser::new(userhub_web::router(state));
     let page = b.log_in(ADMIN, PASSWORD).await;
     assert!(page.body.contains("Hi, Ada Admin"));
-    let seen = db.lock().unwrap().seen_headers.clone();
-    assert!(seen.iter().any(|h| {
+    let admin = app.user(ADMIN).await.id;
+    assert!(app.probe.seen().iter().any(|h| {
         h.get("authorization")
-            .is_some_and(|a| a.starts_with("Bearer token-"))
+            .and_then(|a| a.to_str().ok()?.strip_prefix("Bearer "))
+            .is_some_and(|token| app.state.tokens.verify_access(token).ok() == Some(admin))
     }));
     server.abort();
 }
 
 #[tokio::test]
 async fn unknown_paths_get_the_404_page_and_assets_are_cache_busted() {
+    let app = TestApp::start().await;
     let state = WebState::in_process(
         WebSettings::for_tests(support::KEY),
-        userhub_web::InProcessTransport::new(fake_api::router(fake_api::seeded())),
+        userhub_web::InProcessTransport::new(app.api.clone()),
     );
     let app = userhub_web::router(state.clone()).merge(userhub_web::not_found_router(state));
     let mut b = Browser::new(app);
@@ -634,8 +652,8 @@ async fn unknown_paths_get_the_404_page_and_assets_are_cache_busted() {
 
 #[tokio::test]
 async fn every_page_with_its_css_stays_under_50_kb() {
-    let db = fake_api::seeded();
-    let mut b = Browser::new(app(db.clone()));
+    let app = TestApp::start().await;
+    let mut b = Browser::new(app.web());
     b.log_in(ADMIN, PASSWORD).await;
     b.get("/items/new").await;
     for n in 0..10 {
@@ -646,10 +664,10 @@ async fn every_page_with_its_css_stays_under_50_kb() {
         )
         .await;
     }
-    let item = db.lock().unwrap().items[0].id.clone();
-    let user = db.lock().unwrap().users[1].id.clone();
+    let item = app.items().await[0].id;
+    let user = app.user(USER).await.id;
     let css = userhub_web::stylesheet().len();
-    let mut anon = Browser::new(app(db.clone()));
+    let mut anon = Browser::new(app.web());
     for path in [
         "/login",
         "/signup",

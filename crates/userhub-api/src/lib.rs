@@ -31,16 +31,9 @@ pub use state::AppState;
 /// All API routes with their state. Unknown paths are left to the caller's
 /// fallback (see [`middleware::not_found`]).
 pub fn router(state: AppState) -> Router {
-    let mut v1 = Router::new()
-        .merge(routes::login::router())
-        .merge(routes::users::router())
-        .merge(routes::items::router())
-        .merge(routes::utils::router());
-    if state.settings.environment.is_development() {
-        v1 = v1.merge(routes::private::router());
-    }
+    let contract = routes::contract(state.settings.environment.is_development());
     Router::new()
-        .nest("/api/v1", v1)
+        .merge(contract.into_router())
         .merge(docs::router())
         .merge(routes::ops::router(&state))
         .method_not_allowed_fallback(middleware::method_not_allowed)

@@ -1,23 +1,16 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations, with
-//! the reference's operation ids so generated clients keep their names.
+//! The OpenAPI 3.1 document: the paths come from the handlers' annotations
+//! (through [`routes::contract`], which serves the same routes), with the
+//! reference's operation ids so generated clients keep their names.
 
-use utoipa::openapi::security::{Flow, OAuth2, Password as PasswordFlow, Scopes, SecurityScheme};
 use userhub_contract::*;
+use utoipa::openapi::security::{Flow, OAuth2, Password as PasswordFlow, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{items, login, private, users, utils};
+use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Userhub", description = "Users and items API, wire-compatible with the full-stack FastAPI template."),
-    paths(
-        login::login_access_token, login::test_token, login::recover_password, login::reset_password, login::recover_password_html_content,
-        users::read_users, users::create_user, users::read_user_me, users::update_user_me, users::update_password_me, users::delete_user_me,
-        users::register_user, users::read_user_by_id, users::update_user, users::delete_user,
-        utils::test_email, utils::health_check,
-        items::read_items, items::create_item, items::read_item, items::update_item, items::delete_item,
-        private::create_user,
-    ),
     components(schemas(
         UserPublic, UsersPublic, ItemPublic, ItemsPublic, Message, Token, ErrorDetail, HTTPValidationError, ValidationErrorEntry,
         BodyLoginLoginAccessToken, UserCreate, UserRegister, UserUpdate, UserUpdateMe, UpdatePassword, NewPassword, ItemCreate, ItemUpdate,
@@ -46,11 +39,7 @@ impl Modify for OAuth2PasswordBearer {
 /// The document; the development-only routes appear only in development.
 pub fn document(include_private: bool) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(routes::contract(include_private).into_openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    if !include_private {
-        doc.paths
-            .paths
-            .retain(|path, _| !path.starts_with("/api/v1/private"));
-    }
     doc
 }

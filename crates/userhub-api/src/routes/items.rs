@@ -1,27 +1,25 @@
 //! Items: owners see and change their own, superusers all.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use tracing::instrument;
-use userhub_core::{Item, ItemId, ItemPatch, NewItem, User};
 use userhub_contract::{
     self as contract, ErrorDetail, HTTPValidationError, ItemPublic, ItemsPublic, Message,
 };
+use userhub_core::{Item, ItemId, ItemPatch, NewItem, User};
+use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
 use crate::extract::{ItemIdParam, JsonBody, Pagination, PathId};
 use crate::models::{ItemCreate, ItemUpdate, item_public};
+use crate::routes::contract_routes::ContractRoutes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/items", get(read_items).post(create_item))
-        .route(
-            "/items/{id}",
-            get(read_item).put(update_item).delete(delete_item),
-        )
+pub fn routes() -> ContractRoutes {
+    ContractRoutes::default()
+        .routes(routes!(read_items, create_item))
+        .routes(routes!(read_item, update_item, delete_item))
 }
 
 /// The item `id` if `user` may access it.
@@ -88,9 +86,7 @@ pub async fn read_item(
     State(state): State<AppState>,
     PathId(id, ..): PathId<ItemIdParam>,
 ) -> Result<Json<ItemPublic>, ApiError> {
-    Ok(Json(item_public(
-        accessible_item(&state, &me, id).await?,
-    )))
+    Ok(Json(item_public(accessible_item(&state, &me, id).await?)))
 }
 
 /// Update an item.

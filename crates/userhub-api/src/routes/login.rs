@@ -1,21 +1,22 @@
 //! Login, token test, password recovery and reset.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
 use tracing::{Instrument, instrument, warn};
 use userhub_contract::{
-    self as contract, BodyLoginLoginAccessToken, ErrorDetail, HTTPValidationError, Message,
-    Token, UserPublic,
+    self as contract, BodyLoginLoginAccessToken, ErrorDetail, HTTPValidationError, Message, Token,
+    UserPublic,
 };
 use userhub_core::security::Verification;
 use userhub_core::{User, UserId, UserPatch, canonical_email};
 use userhub_storage::LoginReservation;
 use userhub_telemetry::LoginOutcome;
+use utoipa_axum::routes;
 
 use crate::audit::{Action, Audit, ClientAddr};
 use crate::auth::{BearerToken, CurrentUser, Superuser};
@@ -23,21 +24,19 @@ use crate::email::{EmailContent, templates};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, LoginForm, client_ip};
 use crate::models::{NewPassword, user_public};
+use crate::routes::contract_routes::ContractRoutes;
 use crate::state::AppState;
 
 pub const RECOVERY_MESSAGE: &str = "If that email is registered, we sent a password recovery link";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login/access-token", post(login_access_token))
-        .route("/login/test-token", post(test_token))
-        .route("/logout", post(logout))
-        .route("/password-recovery/{email}", post(recover_password))
-        .route("/reset-password", post(reset_password))
-        .route(
-            "/password-recovery-html-content/{email}",
-            post(recover_password_html_content),
-        )
+pub fn routes() -> ContractRoutes {
+    ContractRoutes::default()
+        .routes(routes!(login_access_token))
+        .routes(routes!(test_token))
+        .undocumented("/api/v1/logout", post(logout))
+        .routes(routes!(recover_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(recover_password_html_content))
 }
 
 pub(crate) fn throttle_ip(

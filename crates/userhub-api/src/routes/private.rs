@@ -1,19 +1,20 @@
 //! Development-only routes (mounted only when `ENVIRONMENT=development`).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use tracing::instrument;
+use utoipa_axum::routes;
 use userhub_contract::{self as contract, ErrorDetail, HTTPValidationError, UserPublic};
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::models::{PrivateUserCreate, user_public};
+use crate::routes::contract_routes::ContractRoutes;
 use crate::routes::users::register;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/private/users", post(create_user))
+pub fn routes() -> ContractRoutes {
+    ContractRoutes::default().routes(routes!(create_user))
 }
 
 /// Create a new user (development only).

@@ -1,9 +1,9 @@
 //! User management: self-service (`/users/me`, signup) and superuser admin.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
 use tracing::{Instrument, instrument};
+use utoipa_axum::routes;
 use userhub_core::security::Verification;
 use userhub_core::{Email, FullName, NewUser, Password, User, UserId, UserPatch};
 use userhub_storage::{Constraint, StorageError};
@@ -16,26 +16,19 @@ use crate::auth::{BearerToken, CurrentUser, Superuser};
 use crate::email::templates;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Pagination, PathId, UserIdParam};
+use crate::routes::contract_routes::ContractRoutes;
 use crate::models::{
     UpdatePassword, UserCreate, UserRegister, UserUpdate, UserUpdateMe, user_public,
 };
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(read_users).post(create_user))
-        .route(
-            "/users/me",
-            get(read_user_me)
-                .patch(update_user_me)
-                .delete(delete_user_me),
-        )
-        .route("/users/me/password", patch(update_password_me))
-        .route("/users/signup", post(register_user))
-        .route(
-            "/users/{user_id}",
-            get(read_user_by_id).patch(update_user).delete(delete_user),
-        )
+pub fn routes() -> ContractRoutes {
+    ContractRoutes::default()
+        .routes(routes!(read_users, create_user))
+        .routes(routes!(read_user_me, update_user_me, delete_user_me))
+        .routes(routes!(update_password_me))
+        .routes(routes!(register_user))
+        .routes(routes!(read_user_by_id, update_user, delete_user))
 }
 
 /// Inserts a user, turning a lost race on the unique email into `conflict`.

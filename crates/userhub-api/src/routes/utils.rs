@@ -1,25 +1,26 @@
 //! Health check and the test email.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::Value;
 use tracing::instrument;
 use userhub_contract::{ErrorDetail, HTTPValidationError, Message};
 use userhub_core::Email;
+use utoipa_axum::routes;
 
 use crate::auth::Superuser;
 use crate::email::{MailError, templates};
 use crate::error::ApiError;
 use crate::extract::ValidationIssue;
+use crate::routes::contract_routes::ContractRoutes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/utils/test-email", post(test_email))
-        .route("/utils/health-check", get(health_check))
+pub fn routes() -> ContractRoutes {
+    ContractRoutes::default()
+        .routes(routes!(test_email))
+        .routes(routes!(health_check))
 }
 
 fn email_to(parts: &Parts) -> Result<Email, ApiError> {

@@ -7,6 +7,7 @@
 //! layers(router, ..)   request id, panics → 500, security headers, CORS, timeout, body limit
 //! ```
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod docs;

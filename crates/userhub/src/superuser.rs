@@ -7,9 +7,10 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 use tracing::info;
 use userhub_api::AppState;
+use userhub_api::accounts::{self, AccountError, NewAccount};
 use userhub_core::security::HashError;
-use userhub_core::{Email, NewUser, User};
-use userhub_storage::{Constraint, StorageError};
+use userhub_core::{Email, User};
+use userhub_storage::StorageError;
 
 pub const DEV_SUPERUSER: &str = "admin@example.com";
 
@@ -73,21 +74,18 @@ pub async fn create_superuser(
     email: Email,
     password: &str,
 ) -> Result<User, SuperuserError> {
-    let hashed_password = state.hasher.hash(password).await?;
-    let new = NewUser {
+    let account = NewAccount {
         email: email.clone(),
+        password,
+        full_name: None,
         is_active: true,
         is_superuser: true,
-        full_name: None,
-        hashed_password,
     };
-    match state.db.insert_user(new).await {
-        Ok(user) => Ok(user),
-        Err(StorageError::Conflict(Constraint::UserEmail)) => {
-            Err(SuperuserError::Exists(email.into_string()))
-        }
-        Err(e) => Err(e.into()),
-    }
+    accounts::create(state, account).await.map_err(|e| match e {
+        AccountError::EmailTaken => SuperuserError::Exists(email.into_string()),
+        AccountError::Storage(e) => SuperuserError::Storage(e),
+        AccountError::Hash(e) => SuperuserError::Hash(e),
+    })
 }
 
 pub fn generate_password() -> String {

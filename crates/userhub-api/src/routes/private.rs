@@ -3,14 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use tracing::instrument;
-use utoipa_axum::routes;
 use userhub_contract::{self as contract, ErrorDetail, HTTPValidationError, UserPublic};
+use utoipa_axum::routes;
 
+use crate::accounts;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::models::{PrivateUserCreate, user_public};
 use crate::routes::contract_routes::ContractRoutes;
-use crate::routes::users::register;
 use crate::state::AppState;
 
 pub fn routes() -> ContractRoutes {
@@ -26,6 +26,6 @@ pub async fn create_user(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PrivateUserCreate>,
 ) -> Result<Json<UserPublic>, ApiError> {
-    let user = register(&state, body.email, &body.password, Some(body.full_name)).await?;
+    let user = accounts::sign_up(&state, body.email, &body.password, Some(body.full_name)).await?;
     Ok(Json(user_public(user)))
 }

@@ -3,23 +3,24 @@
 use axum::Json;
 use axum::extract::State;
 use tracing::{Instrument, instrument};
-use utoipa_axum::routes;
-use userhub_core::security::Verification;
-use userhub_core::{Email, FullName, NewUser, Password, User, UserId, UserPatch};
-use userhub_storage::{Constraint, StorageError};
 use userhub_contract::{
     self as contract, ErrorDetail, HTTPValidationError, Message, UserPublic, UsersPublic,
 };
+use userhub_core::security::Verification;
+use userhub_core::{UserId, UserPatch};
+use userhub_storage::{Constraint, StorageError};
+use utoipa_axum::routes;
 
+use crate::accounts::{self, NewAccount};
 use crate::audit::{Action, Audit, ClientAddr};
 use crate::auth::{BearerToken, CurrentUser, Superuser};
 use crate::email::templates;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Pagination, PathId, UserIdParam};
-use crate::routes::contract_routes::ContractRoutes;
 use crate::models::{
     UpdatePassword, UserCreate, UserRegister, UserUpdate, UserUpdateMe, user_public,
 };
+use crate::routes::contract_routes::ContractRoutes;
 use crate::state::AppState;
 
 pub fn routes() -> ContractRoutes {
@@ -29,22 +30,6 @@ pub fn routes() -> ContractRoutes {
         .routes(routes!(update_password_me))
         .routes(routes!(register_user))
         .routes(routes!(read_user_by_id, update_user, delete_user))
-}
-
-/// Inserts a user, turning a lost race on the unique email into `conflict`.
-pub(crate) async fn insert_user(
-    state: &AppState,
-    new: NewUser,
-    conflict: ApiError,
-) -> Result<User, ApiError> {
-    match state.db.insert_user(new).await {
-        Ok(user) => {
-            state.metrics.record_user_registered();
-            Ok(user)
-        }
-        Err(StorageError::Conflict(Constraint::UserEmail)) => Err(conflict),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Retrieve users.
@@ -76,19 +61,15 @@ pub async fn create_user(
     ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<UserCreate>,
 ) -> Result<Json<UserPublic>, ApiError> {
-    const EXISTS: &str = "The user with this email already exists in the system.";
-    if state.db.user_by_email(body.email.as_str()).await?.is_some() {
-        return Err(ApiError::bad_request(EXISTS));
-    }
-    let hashed_password = state.hasher.hash(body.password.expose()).await?;
-    let new = NewUser {
+    let account = NewAccount {
         email: body.email,
+        password: body.password.expose(),
+        full_name: body.full_name,
         is_active: body.is_active,
         is_superuser: body.is_superuser,
-        full_name: body.full_name,
-        hashed_password,
     };
-    let user = insert_user(&state, new, ApiError::bad_request(EXISTS)).await?;
+    let taken = "The user with this email already exists in the system.";
+    let user = accounts::add(&state, account, taken).await?;
     Audit::new(Action::UserCreated, "success", client)
         .actor(admin.id)
         .target(user.id)
@@ -226,20 +207,12 @@ pub async fn delete_user_me(
             "Super users are not allowed to delete themselves",
         ));
     }
-    delete_with_items(&state, me.id).await?;
+    accounts::delete(&state, me.id).await?;
     Audit::new(Action::UserDeleted, "success", client)
         .actor(me.id)
         .target(me.id)
         .emit();
     Ok(Json(Message::new("User deleted successfully")))
-}
-
-async fn delete_with_items(state: &AppState, id: UserId) -> Result<(), ApiError> {
-    let items = state.db.count_items_of(id).await?;
-    if state.db.delete_user(id).await? {
-        state.metrics.record_items_deleted(items.max(0) as u64);
-    }
-    Ok(())
 }
 
 /// Create new user without the need to be logged in.
@@ -253,36 +226,13 @@ pub async fn register_user(
 ) -> Result<Json<UserPublic>, ApiError> {
     crate::routes::login::throttle_ip(&state, &parts, "signup")?;
     let client = crate::extract::client_ip(&parts, &state.settings.server.trusted_proxies);
-    let user = register(&state, body.email, &body.password, body.full_name).await?;
+    let user = accounts::sign_up(&state, body.email, &body.password, body.full_name).await?;
     Audit::new(Action::UserCreated, "success", client)
         .actor(user.id)
         .target(user.id)
         .reason("signup")
         .emit();
     Ok(Json(user_public(user)))
-}
-
-/// Self-service registration (signup, and the development-only private
-/// route): an active, non-superuser account.
-pub(crate) async fn register(
-    state: &AppState,
-    email: Email,
-    password: &Password,
-    full_name: Option<FullName>,
-) -> Result<User, ApiError> {
-    const EXISTS: &str = "The user with this email already exists in the system";
-    if state.db.user_by_email(email.as_str()).await?.is_some() {
-        return Err(ApiError::bad_request(EXISTS));
-    }
-    let hashed_password = state.hasher.hash(password.expose()).await?;
-    let new = NewUser {
-        email,
-        is_active: true,
-        is_superuser: false,
-        full_name,
-        hashed_password,
-    };
-    insert_user(state, new, ApiError::bad_request(EXISTS)).await
 }
 
 /// Get a specific user by id.
@@ -401,7 +351,7 @@ pub async fn delete_user(
             "Super users are not allowed to delete themselves",
         ));
     }
-    delete_with_items(&state, id).await?;
+    accounts::delete(&state, id).await?;
     Audit::new(Action::UserDeleted, "success", client)
         .actor(admin.id)
         .target(id)

@@ -19,6 +19,7 @@ pub mod error_page;
 pub mod pages;
 mod session;
 mod settings;
+mod span;
 mod state;
 pub mod transport;
 pub mod views;
@@ -95,6 +96,7 @@ pub fn router(state: WebState) -> Router {
             "/admin/users/{id}/delete",
             get(admin::delete_page).post(admin::delete),
         )
+        .layer(from_fn(span::page_span))
         .layer(from_fn(csrf::csrf_layer))
         .layer(from_fn_with_state(state.clone(), session::session_layer));
     let router = Router::new()

@@ -147,6 +147,15 @@ fn assert_api_under_web(spans: &[ReceivedSpan], web_span: &str) {
         chain.iter().any(|n| n == "api.call"),
         "the web client span sits between: {chain:?}"
     );
+    let form = spans
+        .iter()
+        .find(|s| s.name == "web.form")
+        .unwrap_or_else(|| panic!("no web.form span: {spans:#?}"));
+    assert_eq!(form.attributes["route"], "/login", "the matched route");
+    assert!(
+        chain.iter().any(|n| n == "web.form"),
+        "the page handler's span sits between: {chain:?}"
+    );
     let call = spans
         .iter()
         .find(|s| s.name == "api.call" && s.span_id == api.parent_span_id)

@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use serde::Deserialize;
-use tracing::instrument;
 
 use super::auth::PASSWORDS_DIFFER;
 use super::{Authed, PageQuery, WebError, done, inline, parse_id};
@@ -13,7 +12,6 @@ use crate::api::{UserCreate, UserUpdate};
 use crate::state::WebState;
 use crate::views::{AdminPage, ConfirmPage, Pager, UserFormPage, render};
 
-#[instrument(name = "web.page", skip_all, fields(route = "/admin"))]
 pub async fn list(
     State(state): State<WebState>,
     authed: Authed,
@@ -127,7 +125,6 @@ fn form_page(
     }
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/admin/users/new"))]
 pub async fn new_page(authed: Authed) -> Result<Response, WebError> {
     authed.require_superuser()?;
     let blank = UserForm {
@@ -140,7 +137,6 @@ pub async fn new_page(authed: Authed) -> Result<Response, WebError> {
     ))
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/admin/users"))]
 pub async fn create(
     State(state): State<WebState>,
     authed: Authed,
@@ -172,7 +168,6 @@ pub async fn create(
     ))
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/admin/users/{id}/edit"))]
 pub async fn edit_page(
     State(state): State<WebState>,
     authed: Authed,
@@ -194,7 +189,6 @@ pub async fn edit_page(
     ))
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/admin/users/{id}"))]
 pub async fn update(
     State(state): State<WebState>,
     authed: Authed,
@@ -247,11 +241,6 @@ fn confirm_page(
     }
 }
 
-#[instrument(
-    name = "web.page",
-    skip_all,
-    fields(route = "/admin/users/{id}/delete")
-)]
 pub async fn delete_page(
     State(state): State<WebState>,
     authed: Authed,
@@ -266,11 +255,6 @@ pub async fn delete_page(
     ))
 }
 
-#[instrument(
-    name = "web.form",
-    skip_all,
-    fields(route = "/admin/users/{id}/delete")
-)]
 pub async fn delete(
     State(state): State<WebState>,
     authed: Authed,

@@ -5,7 +5,6 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use serde::Deserialize;
-use tracing::instrument;
 
 use super::{Visit, WebError, done, inline};
 use crate::cookie::FlashKind;
@@ -22,7 +21,6 @@ pub struct LoginForm {
     password: String,
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/login"))]
 pub async fn login_page(visit: Visit) -> Response {
     if visit.caller.token.is_some() {
         return Redirect::to("/").into_response();
@@ -38,7 +36,6 @@ pub async fn login_page(visit: Visit) -> Response {
     )
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/login"))]
 pub async fn login(
     State(state): State<WebState>,
     visit: Visit,
@@ -65,7 +62,6 @@ pub async fn login(
     }
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/logout"))]
 pub async fn logout(State(state): State<WebState>, visit: Visit) -> Response {
     // Revoke the token server-side first: a copy of the cookie (or the
     // token) replayed after logging out is then refused by every replica.
@@ -93,7 +89,6 @@ pub struct SignupForm {
     confirm_password: String,
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/signup"))]
 pub async fn signup_page(visit: Visit) -> Response {
     if visit.caller.token.is_some() {
         return Redirect::to("/").into_response();
@@ -110,7 +105,6 @@ pub async fn signup_page(visit: Visit) -> Response {
     )
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/signup"))]
 pub async fn signup(
     State(state): State<WebState>,
     visit: Visit,
@@ -153,7 +147,6 @@ pub struct RecoverForm {
     email: String,
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/recover-password"))]
 pub async fn recover_page(visit: Visit) -> Response {
     let ctx = visit.ctx("Password recovery", "recover", None);
     render(
@@ -166,7 +159,6 @@ pub async fn recover_page(visit: Visit) -> Response {
     )
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/recover-password"))]
 pub async fn recover(
     State(state): State<WebState>,
     visit: Visit,
@@ -196,7 +188,6 @@ pub struct ResetQuery {
     token: String,
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/reset-password"))]
 pub async fn reset_page(visit: Visit, Query(query): Query<ResetQuery>) -> Response {
     let ctx = visit.ctx("Reset password", "reset", None);
     let error = query
@@ -223,7 +214,6 @@ pub struct ResetForm {
     confirm_password: String,
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/reset-password"))]
 pub async fn reset(
     State(state): State<WebState>,
     visit: Visit,

@@ -2,13 +2,11 @@
 
 use axum::response::Response;
 use http::StatusCode;
-use tracing::instrument;
 
 use super::Authed;
 use crate::api::UserPublic;
 use crate::views::{DashboardPage, render};
 
-#[instrument(name = "web.page", skip_all, fields(route = "/"))]
 pub async fn dashboard(authed: Authed) -> Response {
     let name = display_name(&authed.user).to_owned();
     let ctx = authed.ctx("Dashboard", "dashboard");

@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use serde::Deserialize;
-use tracing::instrument;
 
 use super::{Authed, PageQuery, WebError, done, inline, parse_id};
 use crate::state::WebState;
@@ -19,7 +18,6 @@ pub struct ItemForm {
     description: String,
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/items"))]
 pub async fn list(
     State(state): State<WebState>,
     authed: Authed,
@@ -67,7 +65,6 @@ fn form_page(
     }
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/items/new"))]
 pub async fn new_page(authed: Authed) -> Response {
     render(
         StatusCode::OK,
@@ -75,7 +72,6 @@ pub async fn new_page(authed: Authed) -> Response {
     )
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/items"))]
 pub async fn create(
     State(state): State<WebState>,
     authed: Authed,
@@ -101,7 +97,6 @@ pub async fn create(
     }
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/items/{id}/edit"))]
 pub async fn edit_page(
     State(state): State<WebState>,
     authed: Authed,
@@ -122,7 +117,6 @@ pub async fn edit_page(
     ))
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/items/{id}"))]
 pub async fn update(
     State(state): State<WebState>,
     authed: Authed,
@@ -174,7 +168,6 @@ fn confirm_page(
     }
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/items/{id}/delete"))]
 pub async fn delete_page(
     State(state): State<WebState>,
     authed: Authed,
@@ -188,7 +181,6 @@ pub async fn delete_page(
     ))
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/items/{id}/delete"))]
 pub async fn delete(
     State(state): State<WebState>,
     authed: Authed,

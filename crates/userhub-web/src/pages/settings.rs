@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::header::{LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
-use tracing::instrument;
 
 use super::auth::PASSWORDS_DIFFER;
 use super::{Authed, Visit, WebError, done, inline};
@@ -25,17 +24,14 @@ fn page(authed: &Authed, tab: SettingsTab, error: Option<String>) -> SettingsPag
     }
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/settings"))]
 pub async fn profile_page(authed: Authed) -> Response {
     render(StatusCode::OK, &page(&authed, SettingsTab::Profile, None))
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/settings/password"))]
 pub async fn password_page(authed: Authed) -> Response {
     render(StatusCode::OK, &page(&authed, SettingsTab::Password, None))
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/settings/appearance"))]
 pub async fn appearance_page(authed: Authed) -> Response {
     render(
         StatusCode::OK,
@@ -43,7 +39,6 @@ pub async fn appearance_page(authed: Authed) -> Response {
     )
 }
 
-#[instrument(name = "web.page", skip_all, fields(route = "/settings/danger"))]
 pub async fn danger_page(authed: Authed) -> Response {
     render(StatusCode::OK, &page(&authed, SettingsTab::Danger, None))
 }
@@ -56,7 +51,6 @@ pub struct ProfileForm {
     email: String,
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/settings/profile"))]
 pub async fn update_profile(
     State(state): State<WebState>,
     authed: Authed,
@@ -92,7 +86,6 @@ pub struct PasswordForm {
     confirm_password: String,
 }
 
-#[instrument(name = "web.form", skip_all, fields(route = "/settings/password"))]
 pub async fn update_password(
     State(state): State<WebState>,
     authed: Authed,
@@ -135,20 +128,10 @@ fn delete_confirm(authed: &Authed, error: Option<String>) -> ConfirmPage {
     }
 }
 
-#[instrument(
-    name = "web.page",
-    skip_all,
-    fields(route = "/settings/delete-account")
-)]
 pub async fn delete_account_page(authed: Authed) -> Response {
     render(StatusCode::OK, &delete_confirm(&authed, None))
 }
 
-#[instrument(
-    name = "web.form",
-    skip_all,
-    fields(route = "/settings/delete-account")
-)]
 pub async fn delete_account(
     State(state): State<WebState>,
     authed: Authed,
@@ -180,7 +163,6 @@ pub struct AppearanceForm {
 }
 
 /// `POST /appearance`: stores the theme in a cookie and goes back.
-#[instrument(name = "web.form", skip_all, fields(route = "/appearance"))]
 pub async fn set_theme(
     State(state): State<WebState>,
     visit: Visit,

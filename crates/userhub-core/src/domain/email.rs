@@ -7,6 +7,7 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 use unicode_security::MixedScript;
 
+use super::text::stored_string;
 use super::validation::{ValidationError, check_len};
 
 pub const EMAIL_MAX_LEN: usize = 255;
@@ -21,14 +22,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         check_len(raw, 0, EMAIL_MAX_LEN)?;
         let trimmed = raw.trim();
-        if let Err(reason) = check_syntax(trimmed) {
-            return Err(ValidationError {
-                kind: "value_error",
-                msg: format!("value is not a valid email address: {reason}"),
-                ctx: serde_json::json!({ "reason": reason }),
-            });
-        }
-        if let Err(reason) = check_single_script(trimmed) {
+        if let Err(reason) = check_syntax(trimmed).and_then(|()| check_single_script(trimmed)) {
             return Err(ValidationError {
                 kind: "value_error",
                 msg: format!("value is not a valid email address: {reason}"),
@@ -42,21 +36,10 @@ impl Email {
     pub fn canonical(&self) -> String {
         canonical(&self.0)
     }
-
-    /// Wraps an address read back from storage, as stored (adopted databases
-    /// may hold mixed case).
-    pub fn from_stored(stored: String) -> Self {
-        Self(stored)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
+
+// Adopted databases may hold mixed-case addresses: read back as stored.
+stored_string!(Email);
 
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,6 +6,29 @@ use serde::Serialize;
 
 use super::validation::{ValidationError, check_len, check_no_nul};
 
+/// The accessors every validated string type has: wrapping a value read
+/// back from storage (as stored: it was validated when written, and adopted
+/// databases may hold what today's rules would refuse), and reading it.
+macro_rules! stored_string {
+    ($name:ident) => {
+        impl $name {
+            /// Wraps a value read back from storage, as stored.
+            pub fn from_stored(stored: String) -> Self {
+                Self(stored)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+    };
+}
+pub(super) use stored_string;
+
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
         $(#[$doc])*
@@ -23,19 +46,9 @@ macro_rules! bounded_text {
                 Ok(Self(raw.to_owned()))
             }
 
-            /// Wraps a value read back from storage.
-            pub fn from_stored(stored: String) -> Self {
-                Self(stored)
-            }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            pub fn into_string(self) -> String {
-                self.0
-            }
         }
+
+        stored_string!($name);
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

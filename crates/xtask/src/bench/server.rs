@@ -1,7 +1,6 @@
 //! The `userhub api` process under test: start, readiness, memory, stop.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -11,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use rand::Rng;
+
+use crate::delivery::{free_loopback_addr, http};
+use crate::livestack::process::tail;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -65,7 +67,7 @@ impl Server {
         database_url: &str,
         log: &Path,
     ) -> Result<Self> {
-        let addr = free_addr()?;
+        let addr = free_loopback_addr()?;
         let log_file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let secret: String = (0..32)
@@ -99,7 +101,7 @@ impl Server {
             .spawn()
             .with_context(|| format!("spawning {} api", binary.display()))?;
         loop {
-            if http_status(addr, "/readyz") == Some(200) {
+            if http::quick_status(addr, "/readyz", Duration::from_secs(2)) == Some(200) {
                 return Ok(Self {
                     child: Some(child),
                     addr,
@@ -112,7 +114,7 @@ impl Server {
                 bail!(
                     "server exited ({status}) before /readyz answered 200; log {}:\n{}",
                     log.display(),
-                    tail(log)
+                    tail(log, 30)
                 );
             }
             if started.elapsed() > ready_timeout {
@@ -121,7 +123,7 @@ impl Server {
                 bail!(
                     "server on {addr} not ready (GET /readyz != 200) within {ready_timeout:?}; log {}:\n{}",
                     log.display(),
-                    tail(log)
+                    tail(log, 30)
                 );
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -161,7 +163,7 @@ impl Server {
         bail!(
             "server did not stop within 10 s of SIGTERM; killed. log {}:\n{}",
             self.log.display(),
-            tail(&self.log)
+            tail(&self.log, 30)
         )
     }
 }
@@ -173,31 +175,6 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
-}
-
-/// Status code of `GET path` (HTTP/1.1, connection close), if any answer came.
-pub fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
-fn free_addr() -> Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
-}
-
-fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 /// Peak resident memory of a process over a period.

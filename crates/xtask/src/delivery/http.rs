@@ -51,6 +51,21 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<Res
     request(addr, "GET", path, headers, b"")
 }
 
+/// Status of `GET path` with a short deadline (connect + answer), or None.
+pub fn quick_status(addr: SocketAddr, path: &str, deadline: Duration) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, deadline).ok()?;
+    stream.set_read_timeout(Some(deadline)).ok()?;
+    stream.set_write_timeout(Some(deadline)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
 /// Polls `GET path` until it answers 200 or `deadline` passes.
 pub fn wait_for_200(addr: SocketAddr, path: &str, deadline: Duration) -> Result<Duration> {
     let start = Instant::now();
@@ -137,6 +152,31 @@ mod tests {
         let resp = parse(raw).expect("valid chunked response");
         assert_eq!(resp.status, 200);
         assert_eq!(resp.body, "{\"a\":1}");
+    }
+
+    #[test]
+    fn quick_status_reads_the_status_line_or_gives_none() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("bound address");
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("one connection");
+            let mut request = [0u8; 256];
+            let n = stream.read(&mut request).expect("request");
+            assert!(request[..n].starts_with(b"GET /readyz HTTP/1.1\r\n"));
+            stream
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                .expect("answer");
+        });
+        assert_eq!(
+            quick_status(addr, "/readyz", Duration::from_secs(5)),
+            Some(503)
+        );
+        server.join().expect("server thread");
+        // Nothing listens there any more.
+        assert_eq!(
+            quick_status(addr, "/readyz", Duration::from_millis(200)),
+            None
+        );
     }
 
     #[test]

@@ -197,22 +197,6 @@ pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
 
 pub use crate::livestack::process::tail;
 
-/// Status of `GET path` with a short deadline (connect + answer), or None.
-pub fn quick_status(addr: SocketAddr, path: &str, deadline: Duration) -> Option<u16> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, deadline).ok()?;
-    stream.set_read_timeout(Some(deadline)).ok()?;
-    stream.set_write_timeout(Some(deadline)).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
 /// One probe: unix ms, index of the address, status (None: no answer).
 pub type Probe = (i64, usize, Option<u16>);
 
@@ -236,7 +220,7 @@ impl Prober {
                 std::thread::spawn(move || {
                     let mut seen = Vec::new();
                     while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                        let status = quick_status(addr, path, Duration::from_secs(2));
+                        let status = http::quick_status(addr, path, Duration::from_secs(2));
                         seen.push((super::now_ms(), i, status));
                         std::thread::sleep(every);
                     }

@@ -39,6 +39,18 @@ pub fn rewrite_for_loopback(
         }
         Ok(())
     };
+    walk_targets_and_rules(&mut doc, rules_dir, rewrite)?;
+    Ok(serde_yaml::to_string(&doc)?)
+}
+
+/// Calls `rewrite` on every `targets` list of a Prometheus configuration
+/// (each scrape job's, named by its `job_name`, and the alertmanagers',
+/// named `alerting`) and points every `rule_files` entry at `rules_dir`.
+pub fn walk_targets_and_rules(
+    doc: &mut Value,
+    rules_dir: &Path,
+    mut rewrite: impl FnMut(&mut Value, &str) -> Result<()>,
+) -> Result<()> {
     let scrape_configs = doc
         .get_mut("scrape_configs")
         .and_then(Value::as_sequence_mut)
@@ -89,7 +101,7 @@ pub fn rewrite_for_loopback(
             *file = Value::String(rules_dir.join(name).to_string_lossy().into_owned());
         }
     }
-    Ok(serde_yaml::to_string(&doc)?)
+    Ok(())
 }
 
 /// A Prometheus server started for a check; stopped on drop.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail, ensure};
 use serde_yaml::Value;
 
+use crate::delivery::prometheus::walk_targets_and_rules;
 use crate::delivery::{free_loopback_addr, repo_root};
 
 /// `observability/prometheus/prometheus.yml`.
@@ -78,56 +79,7 @@ pub fn rewrite_prometheus(config: &str, rewrite: &PrometheusRewrite) -> Result<S
         *list = Value::Sequence(out);
         Ok(())
     };
-    let jobs = doc
-        .get_mut("scrape_configs")
-        .and_then(Value::as_sequence_mut)
-        .context("prometheus.yml has no scrape_configs list")?;
-    for job in jobs {
-        let name = job
-            .get("job_name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned();
-        for sc in job
-            .get_mut("static_configs")
-            .and_then(Value::as_sequence_mut)
-            .with_context(|| format!("job {name} has no static_configs"))?
-        {
-            map_list(
-                sc.get_mut("targets")
-                    .context("static_config without targets")?,
-                &name,
-            )?;
-        }
-    }
-    if let Some(managers) = doc
-        .get_mut("alerting")
-        .and_then(|a| a.get_mut("alertmanagers"))
-        .and_then(Value::as_sequence_mut)
-    {
-        for manager in managers {
-            for sc in manager
-                .get_mut("static_configs")
-                .and_then(Value::as_sequence_mut)
-                .context("alertmanager without static_configs")?
-            {
-                map_list(
-                    sc.get_mut("targets")
-                        .context("static_config without targets")?,
-                    "alerting",
-                )?;
-            }
-        }
-    }
-    if let Some(files) = doc.get_mut("rule_files").and_then(Value::as_sequence_mut) {
-        for file in files {
-            let original = file.as_str().context("rule file is not a string")?;
-            let name = Path::new(original)
-                .file_name()
-                .context("rule file without a name")?;
-            *file = Value::String(rewrite.rules_dir.join(name).to_string_lossy().into_owned());
-        }
-    }
+    walk_targets_and_rules(&mut doc, &rewrite.rules_dir, &mut map_list)?;
     if let Some(interval) = &rewrite.evaluation_interval {
         let global = doc
             .get_mut("global")

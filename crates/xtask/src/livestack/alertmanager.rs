@@ -3,11 +3,10 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use super::http::Client;
+use super::http::{Client, ServedProcess};
 use super::process::Supervised;
 use super::prometheus::Labels;
 use crate::delivery::cmd;
@@ -63,21 +62,9 @@ impl Alertmanager {
             // No gossip: a single node on loopback.
             .arg("--cluster.listen-address=")
             .arg("--log.level=info");
-        let process = Supervised::spawn("alertmanager", command, work_dir)?;
-        let mut server = Self {
-            process,
-            client: Client::new(addr)?,
-        };
-        if let Err(err) = server
-            .client
-            .wait_for_200("/-/ready", Duration::from_secs(30))
-            .await
-        {
-            let tail = server.process.log_tail(30);
-            server.process.stop();
-            bail!("{err:#}\nalertmanager log:\n{tail}");
-        }
-        Ok(server)
+        let ServedProcess { process, client } =
+            ServedProcess::start("alertmanager", command, work_dir, addr, "/-/ready").await?;
+        Ok(Self { process, client })
     }
 
     pub fn addr(&self) -> SocketAddr {

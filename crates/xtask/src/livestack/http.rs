@@ -1,10 +1,49 @@
 //! A JSON-over-HTTP client for loopback services (refuses anything else).
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
+
+use super::process::Supervised;
+
+/// A supervised process answering HTTP on a loopback address, returned once
+/// `ready_path` answers 200 (within 30 s; otherwise stopped, with its log's
+/// tail in the error).
+#[derive(Debug)]
+pub struct ServedProcess {
+    pub process: Supervised,
+    pub client: Client,
+}
+
+impl ServedProcess {
+    pub async fn start(
+        name: &str,
+        command: Command,
+        work_dir: &Path,
+        addr: SocketAddr,
+        ready_path: &str,
+    ) -> Result<Self> {
+        let process = Supervised::spawn(name, command, work_dir)?;
+        let mut server = Self {
+            process,
+            client: Client::new(addr)?,
+        };
+        if let Err(err) = server
+            .client
+            .wait_for_200(ready_path, Duration::from_secs(30))
+            .await
+        {
+            let tail = server.process.log_tail(30);
+            server.process.stop();
+            bail!("{err:#}\n{name} log:\n{tail}");
+        }
+        Ok(server)
+    }
+}
 
 /// A client bound to one loopback address.
 #[derive(Debug, Clone)]

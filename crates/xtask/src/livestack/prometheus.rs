@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use super::http::Client;
+use super::http::{Client, ServedProcess};
 use super::process::Supervised;
 use crate::delivery::cmd;
 
@@ -78,21 +78,9 @@ impl Prometheus {
             .arg(format!("--web.listen-address={addr}"))
             .arg("--enable-feature=exemplar-storage")
             .arg("--log.level=warn");
-        let process = Supervised::spawn("prometheus", command, work_dir)?;
-        let mut server = Self {
-            process,
-            client: Client::new(addr)?,
-        };
-        if let Err(err) = server
-            .client
-            .wait_for_200("/-/ready", Duration::from_secs(30))
-            .await
-        {
-            let tail = server.process.log_tail(30);
-            server.process.stop();
-            bail!("{err:#}\nprometheus log:\n{tail}");
-        }
-        Ok(server)
+        let ServedProcess { process, client } =
+            ServedProcess::start("prometheus", command, work_dir, addr, "/-/ready").await?;
+        Ok(Self { process, client })
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::report::Target;
-use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
+use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome, ReadBack};
 use crate::rig::{api, pg, stack};
 
 pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
@@ -77,13 +77,7 @@ fn phase(
     }
     let (run, _samples, acks) = ctx.finish(label, running)?;
 
-    let token = api::login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
-    let stored = api::item_ids(stack.haproxy.http, &token)?;
-    let lost: Vec<&str> = acks
-        .iter()
-        .filter(|a| !stored.contains(&a.ack))
-        .map(|a| a.ack.as_str())
-        .collect();
+    let ReadBack { stored, lost } = super::read_back(stack.haproxy.http, &acks)?;
     let last_kill = run
         .events
         .iter()
@@ -99,7 +93,7 @@ fn phase(
             "{} of {} acknowledged writes missing ({} rows stored)",
             lost.len(),
             acks.len(),
-            stored.len()
+            stored
         ),
         lost.is_empty() && !acks.is_empty(),
     ));
@@ -113,7 +107,7 @@ fn phase(
         label.to_owned(),
         serde_json::json!({
             "acknowledged": acks.len(),
-            "stored": stored.len(),
+            "stored": stored,
             "lost": lost,
             "restart_to_ready_ms": restarts_ms,
             "replicas": replicas,

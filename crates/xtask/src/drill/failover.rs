@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use super::report::Target;
-use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
+use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome, ReadBack};
 use crate::delivery::free_loopback_addr;
 use crate::rig::{api, pg, stack};
 
@@ -72,13 +72,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         .wait_server("postgres", "primary", "DOWN", Duration::from_secs(10))?;
     let (run, samples, acks) = ctx.finish("failover", running)?;
 
-    let token = api::login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
-    let stored = api::item_ids(stack.haproxy.http, &token)?;
-    let lost: Vec<&str> = acks
-        .iter()
-        .filter(|a| !stored.contains(&a.ack))
-        .map(|a| a.ack.as_str())
-        .collect();
+    let ReadBack { stored, lost } = super::read_back(stack.haproxy.http, &acks)?;
     let after = acks.iter().filter(|a| a.sent > killed).count();
     outcome.targets.push(Target::new(
         "acknowledged writes lost",
@@ -115,7 +109,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     ));
     outcome.details = serde_json::json!({
         "acknowledged": acks.len(),
-        "stored": stored.len(),
+        "stored": stored,
         "lost": lost,
         "failed_writes": write_failures.len(),
         "write_error_window_ms": window,

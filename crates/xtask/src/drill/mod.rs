@@ -174,6 +174,30 @@ impl Ctx {
 pub const DRILL_EMAIL: &str = "drill-writer@example.com";
 pub const DRILL_PASSWORD: &str = "drill-password-1";
 
+/// What became of the writes k6 saw acknowledged, read back through the
+/// load balancer at `http` as the drill's user.
+#[derive(Debug)]
+pub struct ReadBack<'a> {
+    /// Rows the user holds now.
+    pub stored: usize,
+    /// Acknowledged writes that are not among them.
+    pub lost: Vec<&'a str>,
+}
+
+pub fn read_back(http: std::net::SocketAddr, acks: &[k6::Ack]) -> Result<ReadBack<'_>> {
+    let token = crate::rig::api::login(http, DRILL_EMAIL, DRILL_PASSWORD)?;
+    let stored = crate::rig::api::item_ids(http, &token)?;
+    let lost = acks
+        .iter()
+        .filter(|a| !stored.contains(&a.ack))
+        .map(|a| a.ack.as_str())
+        .collect();
+    Ok(ReadBack {
+        stored: stored.len(),
+        lost,
+    })
+}
+
 /// `cargo xtask drill NAME [--short] [--release|--debug|--binary PATH]`.
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -106,6 +106,29 @@ pub fn effective_max_connections(configured: usize, fd_limit: Option<u64>) -> us
     }
 }
 
+/// What the server runs for each request: a cloneable, infallible HTTP
+/// service whose futures may move between threads (an axum `Router`, with
+/// or without layers).
+pub trait HttpService:
+    Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> HttpService for S where
+    S: Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 /// Serves `service` on `listener` until `signal`, then shuts down as
 /// `plan` says. Every request carries `ConnectInfo<SocketAddr>`.
 pub async fn serve<S>(
@@ -116,11 +139,7 @@ pub async fn serve<S>(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: HttpService,
 {
     let max = effective_max_connections(limits.connections.max_connections, raise_fd_limit());
     let permits = Arc::new(Semaphore::new(max));
@@ -276,11 +295,7 @@ impl Tracker {
 
 impl<S> Shared<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: HttpService,
 {
     async fn run(mut self, stream: TcpStream, remote: SocketAddr) {
         let _ = stream.set_nodelay(true);
@@ -440,11 +455,7 @@ impl Drop for BusyGuard {
 
 impl<S> Service<Request<Incoming>> for RequestService<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: HttpService,
 {
     type Response = Response<Body>;
     type Error = Infallible;

@@ -3,14 +3,14 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use http::StatusCode;
 use serde::Deserialize;
+use uuid::Uuid;
 
-use super::auth::PASSWORDS_DIFFER;
-use super::{Authed, PageQuery, WebError, done, inline, parse_id};
-use crate::api::{UserCreate, UserUpdate};
+use super::form::{if_confirmed, show, submit};
+use super::{Authed, PageQuery, WebError, parse_id};
+use crate::api::{UserCreate, UserPublic, UserUpdate};
 use crate::state::WebState;
-use crate::views::{AdminPage, ConfirmPage, Pager, UserFormPage, render};
+use crate::views::{AdminPage, ConfirmPage, Pager, UserFormPage};
 
 pub async fn list(
     State(state): State<WebState>,
@@ -28,31 +28,23 @@ pub async fn list(
     }
     let me_id = authed.user.id;
     let ctx = authed.ctx("Admin", "admin");
-    Ok(render(
-        StatusCode::OK,
-        &AdminPage {
-            ctx,
-            users: users.data,
-            me_id,
-            count: users.count,
-            pager,
-        },
-    ))
+    show(&AdminPage {
+        ctx,
+        users: users.data,
+        me_id,
+        count: users.count,
+        pager,
+    })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct AdminUserForm {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     full_name: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     confirm_password: String,
-    #[serde(default)]
     is_active: Option<String>,
-    #[serde(default)]
     is_superuser: Option<String>,
 }
 
@@ -101,6 +93,13 @@ impl AdminUserForm {
     }
 }
 
+/// The user the path names, shown to superusers only.
+async fn find(state: &WebState, authed: &Authed, id: &str) -> Result<(Uuid, UserPublic), WebError> {
+    authed.require_superuser()?;
+    let id = parse_id(id)?;
+    Ok((id, state.api.user(authed.caller(), &id).await?))
+}
+
 fn form_page(
     authed: &Authed,
     editing: Option<&str>,
@@ -131,10 +130,7 @@ pub async fn new_page(authed: Authed) -> Result<Response, WebError> {
         is_active: true,
         ..UserForm::default()
     };
-    Ok(render(
-        StatusCode::OK,
-        &form_page(&authed, None, &blank, None),
-    ))
+    show(&form_page(&authed, None, &blank, None))
 }
 
 pub async fn create(
@@ -144,28 +140,14 @@ pub async fn create(
 ) -> Result<Response, WebError> {
     authed.require_superuser()?;
     let user = form.to_api();
-    let error = if form.password != form.confirm_password {
-        PASSWORDS_DIFFER.to_owned()
-    } else {
-        match state
-            .api
-            .create_user(authed.caller(), &user.to_create())
-            .await
-        {
-            Ok(_) => {
-                return Ok(done(
-                    &authed.visit.session,
-                    "/admin",
-                    "User created successfully.",
-                ));
-            }
-            Err(e) => inline(e)?,
-        }
-    };
-    Ok(render(
-        StatusCode::BAD_REQUEST,
-        &form_page(&authed, None, &user, Some(error)),
-    ))
+    let body = user.to_create();
+    let call = state.api.create_user(authed.caller(), &body);
+    submit(
+        if_confirmed(&form.password, &form.confirm_password, call),
+        |_| authed.done("/admin", "User created successfully."),
+        |error| form_page(&authed, None, &user, Some(error)),
+    )
+    .await
 }
 
 pub async fn edit_page(
@@ -173,9 +155,7 @@ pub async fn edit_page(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    authed.require_superuser()?;
-    let id = parse_id(&id)?;
-    let user = state.api.user(authed.caller(), &id).await?;
+    let (id, user) = find(&state, &authed, &id).await?;
     let form = UserForm {
         email: user.email,
         full_name: user.full_name,
@@ -183,10 +163,7 @@ pub async fn edit_page(
         is_active: user.is_active,
         is_superuser: user.is_superuser,
     };
-    Ok(render(
-        StatusCode::OK,
-        &form_page(&authed, Some(&id.to_string()), &form, None),
-    ))
+    show(&form_page(&authed, Some(&id.to_string()), &form, None))
 }
 
 pub async fn update(
@@ -198,36 +175,17 @@ pub async fn update(
     authed.require_superuser()?;
     let id = parse_id(&id)?;
     let user = form.to_api();
-    let error = if form.password != form.confirm_password {
-        PASSWORDS_DIFFER.to_owned()
-    } else {
-        match state
-            .api
-            .update_user(authed.caller(), &id, &user.to_update())
-            .await
-        {
-            Ok(_) => {
-                return Ok(done(
-                    &authed.visit.session,
-                    "/admin",
-                    "User updated successfully.",
-                ));
-            }
-            Err(e) => inline(e)?,
-        }
-    };
-    Ok(render(
-        StatusCode::BAD_REQUEST,
-        &form_page(&authed, Some(&id.to_string()), &user, Some(error)),
-    ))
+    let body = user.to_update();
+    let call = state.api.update_user(authed.caller(), &id, &body);
+    submit(
+        if_confirmed(&form.password, &form.confirm_password, call),
+        |_| authed.done("/admin", "User updated successfully."),
+        |error| form_page(&authed, Some(&id.to_string()), &user, Some(error)),
+    )
+    .await
 }
 
-fn confirm_page(
-    authed: &Authed,
-    id: &uuid::Uuid,
-    email: &str,
-    error: Option<String>,
-) -> ConfirmPage {
+fn confirm_page(authed: &Authed, id: &Uuid, email: &str, error: Option<String>) -> ConfirmPage {
     ConfirmPage {
         ctx: authed.ctx("Delete user", "admin"),
         heading: "Delete user".to_owned(),
@@ -246,13 +204,8 @@ pub async fn delete_page(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    authed.require_superuser()?;
-    let id = parse_id(&id)?;
-    let user = state.api.user(authed.caller(), &id).await?;
-    Ok(render(
-        StatusCode::OK,
-        &confirm_page(&authed, &id, &user.email, None),
-    ))
+    let (id, user) = find(&state, &authed, &id).await?;
+    show(&confirm_page(&authed, &id, &user.email, None))
 }
 
 pub async fn delete(
@@ -262,15 +215,10 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     authed.require_superuser()?;
     let id = parse_id(&id)?;
-    match state.api.delete_user(authed.caller(), &id).await {
-        Ok(message) => Ok(done(&authed.visit.session, "/admin", &message.message)),
-        Err(e) => {
-            let error = inline(e)?;
-            let email = id.to_string();
-            Ok(render(
-                StatusCode::BAD_REQUEST,
-                &confirm_page(&authed, &id, &email, Some(error)),
-            ))
-        }
-    }
+    submit(
+        state.api.delete_user(authed.caller(), &id),
+        |message| authed.done("/admin", &message.message),
+        |error| confirm_page(&authed, &id, &id.to_string(), Some(error)),
+    )
+    .await
 }

@@ -6,18 +6,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use serde::Deserialize;
 
-use super::{Visit, WebError, done, inline};
+use super::form::{if_confirmed, submit};
+use super::{Visit, WebError};
 use crate::cookie::FlashKind;
 use crate::state::WebState;
 use crate::views::{LoginPage, RecoverPage, ResetPage, SignupPage, render};
 
-pub const PASSWORDS_DIFFER: &str = "The passwords do not match";
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct LoginForm {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     password: String,
 }
 
@@ -42,24 +40,19 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let email = form.email.trim();
-    match state.api.login(&visit.caller, email, &form.password).await {
-        Ok(token) => {
+    submit(
+        state.api.login(&visit.caller, email, &form.password),
+        |token| {
             visit.session.log_in(token.access_token);
-            Ok(Redirect::to("/").into_response())
-        }
-        Err(e) => {
-            let error = inline(e)?;
-            let ctx = visit.ctx("Log in", "login", None);
-            Ok(render(
-                StatusCode::BAD_REQUEST,
-                &LoginPage {
-                    ctx,
-                    email: email.to_owned(),
-                    error: Some(error),
-                },
-            ))
-        }
-    }
+            Redirect::to("/").into_response()
+        },
+        |error| LoginPage {
+            ctx: visit.ctx("Log in", "login", None),
+            email: email.to_owned(),
+            error: Some(error),
+        },
+    )
+    .await
 }
 
 pub async fn logout(State(state): State<WebState>, visit: Visit) -> Response {
@@ -77,15 +70,12 @@ pub async fn logout(State(state): State<WebState>, visit: Visit) -> Response {
     Redirect::to("/login").into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct SignupForm {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     full_name: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     confirm_password: String,
 }
 
@@ -111,39 +101,30 @@ pub async fn signup(
     Form(form): Form<SignupForm>,
 ) -> Result<Response, WebError> {
     let email = form.email.trim();
-    let error = if form.password != form.confirm_password {
-        PASSWORDS_DIFFER.to_owned()
-    } else {
-        match state
-            .api
-            .signup(&visit.caller, email, &form.password, &form.full_name)
-            .await
-        {
-            Ok(_) => {
-                return Ok(done(
-                    &visit.session,
-                    "/login",
-                    "Your account has been created. You can now log in.",
-                ));
-            }
-            Err(e) => inline(e)?,
-        }
-    };
-    let ctx = visit.ctx("Sign up", "signup", None);
-    Ok(render(
-        StatusCode::BAD_REQUEST,
-        &SignupPage {
-            ctx,
+    let call = state
+        .api
+        .signup(&visit.caller, email, &form.password, &form.full_name);
+    submit(
+        if_confirmed(&form.password, &form.confirm_password, call),
+        |_| {
+            visit.done(
+                "/login",
+                "Your account has been created. You can now log in.",
+            )
+        },
+        |error| SignupPage {
+            ctx: visit.ctx("Sign up", "signup", None),
             email: email.to_owned(),
-            full_name: form.full_name,
+            full_name: form.full_name.clone(),
             error: Some(error),
         },
-    ))
+    )
+    .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct RecoverForm {
-    #[serde(default)]
     email: String,
 }
 
@@ -165,26 +146,21 @@ pub async fn recover(
     Form(form): Form<RecoverForm>,
 ) -> Result<Response, WebError> {
     let email = form.email.trim();
-    match state.api.recover_password(&visit.caller, email).await {
-        Ok(message) => Ok(done(&visit.session, "/recover-password", &message.message)),
-        Err(e) => {
-            let error = inline(e)?;
-            let ctx = visit.ctx("Password recovery", "recover", None);
-            Ok(render(
-                StatusCode::BAD_REQUEST,
-                &RecoverPage {
-                    ctx,
-                    email: email.to_owned(),
-                    error: Some(error),
-                },
-            ))
-        }
-    }
+    submit(
+        state.api.recover_password(&visit.caller, email),
+        |message| visit.done("/recover-password", &message.message),
+        |error| RecoverPage {
+            ctx: visit.ctx("Password recovery", "recover", None),
+            email: email.to_owned(),
+            error: Some(error),
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct ResetQuery {
-    #[serde(default)]
     token: String,
 }
 
@@ -204,13 +180,11 @@ pub async fn reset_page(visit: Visit, Query(query): Query<ResetQuery>) -> Respon
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct ResetForm {
-    #[serde(default)]
     token: String,
-    #[serde(default)]
     new_password: String,
-    #[serde(default)]
     confirm_password: String,
 }
 
@@ -219,25 +193,17 @@ pub async fn reset(
     visit: Visit,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, WebError> {
-    let error = if form.new_password != form.confirm_password {
-        PASSWORDS_DIFFER.to_owned()
-    } else {
-        match state
-            .api
-            .reset_password(&visit.caller, &form.token, &form.new_password)
-            .await
-        {
-            Ok(message) => return Ok(done(&visit.session, "/login", &message.message)),
-            Err(e) => inline(e)?,
-        }
-    };
-    let ctx = visit.ctx("Reset password", "reset", None);
-    Ok(render(
-        StatusCode::BAD_REQUEST,
-        &ResetPage {
-            ctx,
-            token: form.token,
+    let call = state
+        .api
+        .reset_password(&visit.caller, &form.token, &form.new_password);
+    submit(
+        if_confirmed(&form.new_password, &form.confirm_password, call),
+        |message| visit.done("/login", &message.message),
+        |error| ResetPage {
+            ctx: visit.ctx("Reset password", "reset", None),
+            token: form.token.clone(),
             error: Some(error),
         },
-    ))
+    )
+    .await
 }

@@ -5,16 +5,18 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use serde::Deserialize;
+use uuid::Uuid;
 
-use super::{Authed, PageQuery, WebError, done, inline, parse_id};
+use super::form::{show, submit};
+use super::{Authed, PageQuery, WebError, parse_id};
+use crate::api::ItemPublic;
 use crate::state::WebState;
 use crate::views::{ConfirmPage, ItemFormPage, ItemsPage, Pager, render};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct ItemForm {
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     description: String,
 }
 
@@ -32,22 +34,25 @@ pub async fn list(
         return Ok(Redirect::to(&format!("/items?page={}", pager.pages)).into_response());
     }
     let ctx = authed.ctx("Items", "items");
-    Ok(render(
-        StatusCode::OK,
-        &ItemsPage {
-            ctx,
-            items: items.data,
-            count: items.count,
-            pager,
-        },
-    ))
+    show(&ItemsPage {
+        ctx,
+        items: items.data,
+        count: items.count,
+        pager,
+    })
+}
+
+/// The item the path names.
+async fn find(state: &WebState, authed: &Authed, id: &str) -> Result<(Uuid, ItemPublic), WebError> {
+    let id = parse_id(id)?;
+    Ok((id, state.api.item(authed.caller(), &id).await?))
 }
 
 fn form_page(
     authed: &Authed,
     editing: Option<&str>,
-    title: String,
-    description: String,
+    title: &str,
+    description: &str,
     error: Option<String>,
 ) -> ItemFormPage {
     let (heading, action, submit) = match editing {
@@ -59,17 +64,14 @@ fn form_page(
         heading,
         action,
         submit,
-        title,
-        description,
+        title: title.to_owned(),
+        description: description.to_owned(),
         error,
     }
 }
 
 pub async fn new_page(authed: Authed) -> Response {
-    render(
-        StatusCode::OK,
-        &form_page(&authed, None, String::new(), String::new(), None),
-    )
+    render(StatusCode::OK, &form_page(&authed, None, "", "", None))
 }
 
 pub async fn create(
@@ -77,24 +79,14 @@ pub async fn create(
     authed: Authed,
     Form(form): Form<ItemForm>,
 ) -> Result<Response, WebError> {
-    match state
-        .api
-        .create_item(authed.caller(), form.title.trim(), &form.description)
-        .await
-    {
-        Ok(_) => Ok(done(
-            &authed.visit.session,
-            "/items",
-            "Item created successfully.",
-        )),
-        Err(e) => {
-            let error = inline(e)?;
-            Ok(render(
-                StatusCode::BAD_REQUEST,
-                &form_page(&authed, None, form.title, form.description, Some(error)),
-            ))
-        }
-    }
+    submit(
+        state
+            .api
+            .create_item(authed.caller(), form.title.trim(), &form.description),
+        |_| authed.done("/items", "Item created successfully."),
+        |error| form_page(&authed, None, &form.title, &form.description, Some(error)),
+    )
+    .await
 }
 
 pub async fn edit_page(
@@ -102,18 +94,14 @@ pub async fn edit_page(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let id = parse_id(&id)?;
-    let item = state.api.item(authed.caller(), &id).await?;
+    let (id, item) = find(&state, &authed, &id).await?;
     let id = id.to_string();
-    Ok(render(
-        StatusCode::OK,
-        &form_page(
-            &authed,
-            Some(&id),
-            item.title,
-            item.description.unwrap_or_default(),
-            None,
-        ),
+    show(&form_page(
+        &authed,
+        Some(&id),
+        &item.title,
+        item.description.as_deref().unwrap_or_default(),
+        None,
     ))
 }
 
@@ -124,39 +112,27 @@ pub async fn update(
     Form(form): Form<ItemForm>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    match state
-        .api
-        .update_item(authed.caller(), &id, form.title.trim(), &form.description)
-        .await
-    {
-        Ok(_) => Ok(done(
-            &authed.visit.session,
-            "/items",
-            "Item updated successfully.",
-        )),
-        Err(e) => {
-            let error = inline(e)?;
+    let title = form.title.trim();
+    submit(
+        state
+            .api
+            .update_item(authed.caller(), &id, title, &form.description),
+        |_| authed.done("/items", "Item updated successfully."),
+        |error| {
             let id = id.to_string();
-            Ok(render(
-                StatusCode::BAD_REQUEST,
-                &form_page(
-                    &authed,
-                    Some(&id),
-                    form.title,
-                    form.description,
-                    Some(error),
-                ),
-            ))
-        }
-    }
+            form_page(
+                &authed,
+                Some(&id),
+                &form.title,
+                &form.description,
+                Some(error),
+            )
+        },
+    )
+    .await
 }
 
-fn confirm_page(
-    authed: &Authed,
-    id: &uuid::Uuid,
-    title: &str,
-    error: Option<String>,
-) -> ConfirmPage {
+fn confirm_page(authed: &Authed, id: &Uuid, title: &str, error: Option<String>) -> ConfirmPage {
     ConfirmPage {
         ctx: authed.ctx("Delete item", "items"),
         heading: "Delete item".to_owned(),
@@ -173,12 +149,8 @@ pub async fn delete_page(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let id = parse_id(&id)?;
-    let item = state.api.item(authed.caller(), &id).await?;
-    Ok(render(
-        StatusCode::OK,
-        &confirm_page(&authed, &id, &item.title, None),
-    ))
+    let (id, item) = find(&state, &authed, &id).await?;
+    show(&confirm_page(&authed, &id, &item.title, None))
 }
 
 pub async fn delete(
@@ -188,5 +160,5 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
     let message = state.api.delete_item(authed.caller(), &id).await?;
-    Ok(done(&authed.visit.session, "/items", &message.message))
+    Ok(authed.done("/items", &message.message))
 }

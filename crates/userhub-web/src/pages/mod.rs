@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod dashboard;
+pub mod form;
 pub mod items;
 pub mod settings;
 
@@ -46,6 +47,12 @@ impl Visit {
             path: self.path.clone(),
             assets: crate::assets::urls(),
         }
+    }
+
+    /// Redirect after a successful post, with a flash message.
+    pub fn done(&self, to: &str, message: &str) -> Response {
+        self.session.set_flash(FlashKind::Success, message);
+        Redirect::to(to).into_response()
     }
 }
 
@@ -91,6 +98,10 @@ impl Authed {
 
     pub fn caller(&self) -> &Caller {
         &self.visit.caller
+    }
+
+    pub fn done(&self, to: &str, message: &str) -> Response {
+        self.visit.done(to, message)
     }
 
     /// Superusers only, else the API's own refusal message.
@@ -187,8 +198,8 @@ impl IntoResponse for WebError {
 
 /// `?page=N` (1-based; anything else is page 1).
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct PageQuery {
-    #[serde(default)]
     page: Option<String>,
 }
 
@@ -205,18 +216,4 @@ impl PageQuery {
 /// A path id, or the 404 page.
 pub fn parse_id(raw: &str) -> Result<uuid::Uuid, WebError> {
     uuid::Uuid::parse_str(raw).map_err(|_| WebError::NotFound)
-}
-
-/// The inline message for a refused form, or the error to propagate.
-pub fn inline(error: ApiError) -> Result<String, WebError> {
-    match error {
-        ApiError::Rejected { detail, .. } => Ok(detail),
-        other => Err(WebError::Api(other)),
-    }
-}
-
-/// Redirect after a successful post, with a flash message.
-pub fn done(session: &Session, to: &str, message: &str) -> Response {
-    session.set_flash(FlashKind::Success, message);
-    Redirect::to(to).into_response()
 }

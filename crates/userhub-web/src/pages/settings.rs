@@ -8,8 +8,8 @@ use http::header::{LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 
-use super::auth::PASSWORDS_DIFFER;
-use super::{Authed, Visit, WebError, done, inline};
+use super::form::{if_confirmed, submit, submit_as};
+use super::{Authed, Visit, WebError};
 use crate::cookie::{Flash, FlashKind, THEME_COOKIE};
 use crate::state::WebState;
 use crate::views::{ConfirmPage, SettingsPage, SettingsTab, Theme, render};
@@ -43,11 +43,10 @@ pub async fn danger_page(authed: Authed) -> Response {
     render(StatusCode::OK, &page(&authed, SettingsTab::Danger, None))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct ProfileForm {
-    #[serde(default)]
     full_name: String,
-    #[serde(default)]
     email: String,
 }
 
@@ -56,33 +55,25 @@ pub async fn update_profile(
     authed: Authed,
     Form(form): Form<ProfileForm>,
 ) -> Result<Response, WebError> {
-    match state
-        .api
-        .update_me(authed.caller(), &form.full_name, form.email.trim())
-        .await
-    {
-        Ok(_) => Ok(done(
-            &authed.visit.session,
-            "/settings",
-            "User updated successfully.",
-        )),
-        Err(e) => {
-            let error = inline(e)?;
-            let mut page = page(&authed, SettingsTab::Profile, Some(error));
-            page.full_name = form.full_name;
-            page.email = form.email;
-            Ok(render(StatusCode::BAD_REQUEST, &page))
-        }
-    }
+    submit(
+        state
+            .api
+            .update_me(authed.caller(), &form.full_name, form.email.trim()),
+        |_| authed.done("/settings", "User updated successfully."),
+        |error| SettingsPage {
+            full_name: form.full_name.clone(),
+            email: form.email.clone(),
+            ..page(&authed, SettingsTab::Profile, Some(error))
+        },
+    )
+    .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct PasswordForm {
-    #[serde(default)]
     current_password: String,
-    #[serde(default)]
     new_password: String,
-    #[serde(default)]
     confirm_password: String,
 }
 
@@ -91,28 +82,18 @@ pub async fn update_password(
     authed: Authed,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
-    let error = if form.new_password != form.confirm_password {
-        PASSWORDS_DIFFER.to_owned()
-    } else {
-        match state
-            .api
-            .update_password(authed.caller(), &form.current_password, &form.new_password)
-            .await
-        {
-            Ok(message) => {
-                return Ok(done(
-                    &authed.visit.session,
-                    "/settings/password",
-                    &message.message,
-                ));
-            }
-            Err(e) => inline(e)?,
-        }
-    };
-    Ok(render(
-        StatusCode::BAD_REQUEST,
-        &page(&authed, SettingsTab::Password, Some(error)),
-    ))
+    submit(
+        if_confirmed(
+            &form.new_password,
+            &form.confirm_password,
+            state
+                .api
+                .update_password(authed.caller(), &form.current_password, &form.new_password),
+        ),
+        |message| authed.done("/settings/password", &message.message),
+        |error| page(&authed, SettingsTab::Password, Some(error)),
+    )
+    .await
 }
 
 fn delete_confirm(authed: &Authed, error: Option<String>) -> ConfirmPage {
@@ -136,29 +117,25 @@ pub async fn delete_account(
     State(state): State<WebState>,
     authed: Authed,
 ) -> Result<Response, WebError> {
-    match state.api.delete_me(authed.caller()).await {
-        Ok(_) => {
+    submit_as(
+        StatusCode::FORBIDDEN,
+        state.api.delete_me(authed.caller()),
+        |_| {
             authed.visit.session.log_out(Some(Flash {
                 kind: FlashKind::Success,
                 text: "Your account has been deleted.".to_owned(),
             }));
-            Ok(Redirect::to("/login").into_response())
-        }
-        Err(e) => {
-            let error = inline(e)?;
-            Ok(render(
-                StatusCode::FORBIDDEN,
-                &delete_confirm(&authed, Some(error)),
-            ))
-        }
-    }
+            Redirect::to("/login").into_response()
+        },
+        |error| delete_confirm(&authed, Some(error)),
+    )
+    .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct AppearanceForm {
-    #[serde(default)]
     theme: String,
-    #[serde(default)]
     back: String,
 }
 

@@ -339,6 +339,24 @@ for (const mode of MODES) {
   });
 }
 
+/**
+ * A full-page screenshot. Headless Chromium on a busy machine sometimes
+ * answers `Page.captureScreenshot` with "Unable to capture screenshot" (no
+ * compositor frame in time); that, and only that, is tried again, at most
+ * three times in all.
+ */
+async function capture(page, file) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.screenshot({ path: file, fullPage: true });
+      return;
+    } catch (error) {
+      if (attempt >= 3 || !String(error.message).includes('Unable to capture screenshot')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
 /** Light and dark (and phone-width) screenshots of every page. */
 async function screenshotTour(baseUrl, user) {
   const shots = [];
@@ -352,7 +370,7 @@ async function screenshotTour(baseUrl, user) {
       const luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
       assert.ok(theme === 'dark' ? luminance < 0.2 : luminance > 0.8, `${p} in ${theme}: background ${background}`);
       const file = path.join(SCREENSHOTS, `${name}-${theme}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      await capture(page, file);
       shots.push(file);
     };
     await shoot('login', '/login');
@@ -400,7 +418,7 @@ async function screenshotTour(baseUrl, user) {
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${p} scrolls sideways by ${overflow}px at phone width`);
       const file = path.join(SCREENSHOTS, `${name}-${theme}.png`);
-      await phone.screenshot({ path: file, fullPage: true });
+      await capture(phone, file);
       shots.push(file);
     }
     await phone.context().close();

@@ -56,6 +56,23 @@ pub fn parse<S: AsRef<str>>(words: &[S]) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("cargo xtask").chain(words.iter().map(AsRef::as_ref)))
 }
 
+/// Why `cargo xtask WORDS` would be refused, if it would: `--help` is
+/// accepted, and a lone command name that needs arguments (`cargo xtask
+/// commit_lint` named in a comment or in prose) is a mention, not a command
+/// line.
+pub fn refusal<S: AsRef<str>>(words: &[S]) -> Option<clap::Error> {
+    match parse(words) {
+        Ok(_) => None,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => None,
+        Err(e)
+            if words.len() == 1 && e.kind() == clap::error::ErrorKind::MissingRequiredArgument =>
+        {
+            None
+        }
+        Err(e) => Some(e),
+    }
+}
+
 /// The arguments of each `cargo xtask …` written in `text` as a command:
 /// shell words up to the end of the line, a backtick, a comment, a comma or a
 /// shell operator. Left out: a bare `cargo xtask`, mentions in parentheses
@@ -148,6 +165,15 @@ mod tests {
                 vec!["test", "--", "items"],
             ]
         );
+    }
+
+    #[test]
+    fn a_lone_command_name_is_a_mention_and_a_bad_flag_is_refused() {
+        assert!(refusal(&["commit_lint"]).is_none());
+        assert!(refusal(&["ci", "--help"]).is_none());
+        assert!(refusal(&["commit_lint", "--file", "msg"]).is_none());
+        assert!(refusal(&["commit_lint", "--bogus"]).is_some());
+        assert!(refusal(&["no_such_command"]).is_some());
     }
 
     #[test]
@@ -386,13 +412,8 @@ mod tests {
             };
             for words in invocations(&text) {
                 checked += 1;
-                match parse(&words) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::DisplayHelp => {}
-                    // `cargo xtask drill` names the command; it is not a command line.
-                    Err(e)
-                        if words.len() == 1 && e.kind() == ErrorKind::MissingRequiredArgument => {}
-                    Err(e) => refused.push(format!("{file}: cargo xtask {}: {e}", words.join(" "))),
+                if let Some(e) = refusal(&words) {
+                    refused.push(format!("{file}: cargo xtask {}: {e}", words.join(" ")));
                 }
             }
         }

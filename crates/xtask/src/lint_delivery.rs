@@ -797,7 +797,7 @@ fn xtask_targets(root: &Path) -> Result<()> {
     let mut called = BTreeSet::new();
     for file in &sources {
         for words in cli::invocations(&fs::read_to_string(file)?) {
-            if let Err(error) = cli::parse(&words) {
+            if let Some(error) = cli::refusal(&words) {
                 refused.push(format!(
                     "{}: cargo xtask {}: {}",
                     file.display(),

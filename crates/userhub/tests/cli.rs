@@ -9,13 +9,9 @@ use std::time::{Duration, Instant};
 
 const COOKIE_KEY: &str = "cli-test-cookie-key-0123456789abcdef";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "support/free_port.rs"]
+mod free_port;
+use free_port::free_port;
 
 /// The binary with none of the configuration of the calling environment.
 fn userhub(dir: &std::path::Path) -> Command {

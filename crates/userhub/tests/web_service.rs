@@ -5,13 +5,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "support/free_port.rs"]
+mod free_port;
+use free_port::free_port;
 
 fn start_web(port: u16, admin: u16) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_userhub"));

@@ -7,6 +7,8 @@ mod adoption;
 mod auth;
 mod contract;
 mod email;
+#[path = "../support/free_port.rs"]
+mod free_port;
 mod items;
 mod lifecycle;
 mod outage;

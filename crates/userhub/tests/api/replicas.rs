@@ -22,13 +22,7 @@ struct Replica {
     lines: Arc<Mutex<Vec<String>>>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::free_port::free_port;
 
 impl Replica {
     async fn start(url: &str, data_dir: &std::path::Path) -> Self {

@@ -246,13 +246,7 @@ struct Process {
     _dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::free_port::free_port;
 
 impl Process {
     /// Starts `shell_prefix; exec userhub api` with `env`.

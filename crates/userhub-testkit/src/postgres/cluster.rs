@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output};
+use std::process::{Child, Command, Output};
 use std::time::Duration;
 
 use tempfile::TempDir;
@@ -67,7 +67,13 @@ impl TestPostgres {
         run_as.own(&socket_dir)?;
         let data_dir = dir.path().join("data");
 
-        initdb(&run_as, &bin_dir.join("initdb"), dir.path(), &data_dir)?;
+        initdb(
+            &run_as,
+            &bin_dir.join("initdb"),
+            dir.path(),
+            &data_dir,
+            &["--no-sync"],
+        )?;
 
         let mut cluster = Self {
             data_dir,
@@ -96,6 +102,16 @@ impl TestPostgres {
             .unwrap_or(Path::new("/"))
     }
 
+    /// `pg_ctl -D <data dir>` as the PostgreSQL OS user, run from the cluster's directory.
+    fn pg_ctl(&self) -> Command {
+        let mut command = self.run_as.command(&self.pg_ctl);
+        command
+            .current_dir(self.dir())
+            .arg("-D")
+            .arg(&self.data_dir);
+        command
+    }
+
     /// Starts the server on `port`, or on a free port (retrying when another
     /// process grabs it first).
     fn start_server(
@@ -118,11 +134,7 @@ impl TestPostgres {
                 socket_dir.display()
             );
             let output = self
-                .run_as
-                .command(&self.pg_ctl)
-                .current_dir(self.dir())
-                .arg("-D")
-                .arg(&self.data_dir)
+                .pg_ctl()
                 .arg("-l")
                 .arg(&log)
                 .args(["-w", "-t", &timeout.as_secs().max(1).to_string(), "-o"])
@@ -195,11 +207,7 @@ impl TestPostgres {
         }
         self.running = false;
         let output = self
-            .run_as
-            .command(&self.pg_ctl)
-            .current_dir(self.dir())
-            .arg("-D")
-            .arg(&self.data_dir)
+            .pg_ctl()
             .args(["-m", mode, "-w", "-t", "30", "stop"])
             .output()
             .map_err(|e| PostgresError::io(format!("running {} stop", self.pg_ctl.display()), e))?;
@@ -230,21 +238,23 @@ impl Drop for TestPostgres {
     }
 }
 
-fn initdb(run_as: &RunAs, initdb: &Path, cwd: &Path, data_dir: &Path) -> Result<(), PostgresError> {
+/// `initdb` a cluster at `data_dir` (run from `cwd`) the way every Userhub
+/// cluster is made: superuser `postgres` with trust authentication, UTF8,
+/// C locale; `extra` arguments after these (`--no-sync` for a throwaway one).
+pub fn initdb(
+    run_as: &RunAs,
+    initdb: &Path,
+    cwd: &Path,
+    data_dir: &Path,
+    extra: &[&str],
+) -> Result<(), PostgresError> {
     let output = run_as
         .command(initdb)
         .current_dir(cwd)
         .arg("-D")
         .arg(data_dir)
-        .args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ])
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
+        .args(extra)
         .output()
         .map_err(|e| PostgresError::io(format!("running {}", initdb.display()), e))?;
     if !output.status.success() {

@@ -19,7 +19,8 @@ mod shared;
 mod watchdog;
 
 pub use binaries::{default_search_dirs, find_bin_dir};
-pub use cluster::{TestPostgres, TestPostgresOptions};
+pub use cluster::{TestPostgres, TestPostgresOptions, initdb};
 pub use database::{create_database, with_database};
 pub use error::PostgresError;
+pub use os_user::RunAs;
 pub use shared::{ENV_URL, shared_admin_url};

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use anyhow::{Context, Result, bail};
-use userhub_testkit::postgres::default_search_dirs;
+use userhub_testkit::postgres::{self, RunAs, default_search_dirs};
 
 use crate::delivery::free_loopback_addr;
 
@@ -96,16 +96,8 @@ impl Cluster {
         std::fs::create_dir_all(&dir)?;
         chown_postgres(work)?;
         let data = dir.join("data");
-        let mut initdb = as_postgres(&bin.join("initdb"));
-        initdb.arg("-D").arg(&data).args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ]);
-        run(initdb, "initdb")?;
+        // The test kit's initdb, without its `--no-sync`: drills keep durability.
+        postgres::initdb(&RunAs::detect()?, &bin.join("initdb"), &dir, &data, &[])?;
         let cluster = Self::at(name, &bin, &data, &dir)?;
         cluster.configure(settings)?;
         std::fs::write(

@@ -15,12 +15,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::alerts::Alerts;
 use super::report::Target;
 use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
 use crate::rig::haproxy::Check;
 use crate::rig::process::Prober;
-use crate::rig::{api, k6, now_ms, pg, stack};
+use crate::rig::{k6, now_ms};
 
 /// Requests may wait this long for a connection before the 503 (the default
 /// `USERHUB_DB_ACQUIRE_TIMEOUT_SECONDS`); one more second is the bound.
@@ -37,15 +36,8 @@ struct Window {
 
 pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let mut outcome = Outcome::default();
-    let mut cluster = pg::Cluster::init(&ctx.work, "pg", &[])?;
-    cluster.start()?;
-    cluster.psql("postgres", "CREATE DATABASE userhub")?;
-    let mut options = stack::Options::new(&ctx.binary.clone(), cluster.url("userhub"), 2, false);
-    options.check = Check::Livez;
-    options.api_env = super::drain_env();
-    let mut stack = stack::Stack::start(&options, &ctx.work)?;
-    api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
-    let alerts = Alerts::unless_short(ctx, &stack)?;
+    let (mut cluster, mut stack, alerts) =
+        super::two_replicas(ctx, |options| options.check = Check::Livez)?;
 
     let outage = ctx.pick(15, 6);
     let settle = ctx.pick(12, 8);
@@ -101,7 +93,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             .collect();
         let bad: Vec<String> = during
             .iter()
-            .filter(|s| !(200..300).contains(&s.status) && s.status != 503)
+            .filter(|s| !s.is_2xx() && s.status != 503)
             .map(|s| {
                 if s.status == 0 {
                     format!("error {}", s.error_code)
@@ -154,7 +146,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             .unwrap_or(i64::MAX);
         let last_failure = samples
             .iter()
-            .filter(|s| s.at_ms > w.up && s.at_ms < next_stop && !(200..300).contains(&s.status))
+            .filter(|s| s.at_ms > w.up && s.at_ms < next_stop && !s.is_2xx())
             .map(|s| s.at_ms - w.up)
             .max()
             .unwrap_or(0);

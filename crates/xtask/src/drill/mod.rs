@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use crate::cmd;
-use crate::rig::{binary, haproxy, k6, now_ms, venv};
+use crate::rig::{api, binary, haproxy, k6, now_ms, pg, stack, venv};
+use alerts::Alerts;
 use report::{DrillResult, Event, Run, Target};
 
 type DrillFn = fn(&mut Ctx) -> Result<Outcome>;
@@ -289,6 +290,26 @@ pub fn run(args: &Args) -> Result<()> {
 /// 500 ms apart), then drain.
 pub fn drain_env() -> Vec<(String, String)> {
     vec![("USERHUB_SHUTDOWN_DELAY_SECONDS".to_owned(), "3".to_owned())]
+}
+
+/// The set-up the rolling-restart, db-outage and overload drills share: a
+/// PostgreSQL cluster `pg` holding the database `userhub`, two api replicas
+/// behind HAProxy with [`drain_env`] (then whatever `adjust` changes), the
+/// drill's user signed up, and the alert stack unless the run is short.
+fn two_replicas(
+    ctx: &Ctx,
+    adjust: impl FnOnce(&mut stack::Options),
+) -> Result<(pg::Cluster, stack::Stack, Option<Alerts>)> {
+    let mut cluster = pg::Cluster::init(&ctx.work, "pg", &[])?;
+    cluster.start()?;
+    cluster.psql("postgres", "CREATE DATABASE userhub")?;
+    let mut options = stack::Options::new(&ctx.binary.clone(), cluster.url("userhub"), 2, false);
+    options.api_env = drain_env();
+    adjust(&mut options);
+    let stack = stack::Stack::start(&options, &ctx.work)?;
+    api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
+    let alerts = Alerts::unless_short(ctx, &stack)?;
+    Ok((cluster, stack, alerts))
 }
 
 #[cfg(test)]

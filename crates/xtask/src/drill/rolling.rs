@@ -7,10 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::alerts::Alerts;
 use super::report::Target;
 use super::{Ctx, DRILL_EMAIL, DRILL_PASSWORD, Outcome};
-use crate::rig::{api, pg, stack};
 
 /// How long a replica may take from SIGTERM to exit (its drain deadline is 10 s).
 const EXIT_BOUND: Duration = Duration::from_secs(15);
@@ -20,14 +18,7 @@ const TARGET_DOWN_BOUND: Duration = Duration::from_secs(190);
 
 pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let mut outcome = Outcome::default();
-    let mut cluster = pg::Cluster::init(&ctx.work, "pg", &[])?;
-    cluster.start()?;
-    cluster.psql("postgres", "CREATE DATABASE userhub")?;
-    let mut options = stack::Options::new(&ctx.binary.clone(), cluster.url("userhub"), 2, false);
-    options.api_env = super::drain_env();
-    let mut stack = stack::Stack::start(&options, &ctx.work)?;
-    api::signup_login(stack.haproxy.http, DRILL_EMAIL, DRILL_PASSWORD)?;
-    let alerts = Alerts::unless_short(ctx, &stack)?;
+    let (mut cluster, mut stack, alerts) = super::two_replicas(ctx, |_| {})?;
 
     let rounds = ctx.pick(2, 1);
     let seconds = ctx.pick(60, 30);
@@ -84,7 +75,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     }
     let failed: Vec<String> = samples
         .iter()
-        .filter(|s| s.status == 0 || s.status >= 500)
+        .filter(|s| s.failed())
         .map(|s| {
             format!(
                 "{} {}",
@@ -97,10 +88,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             )
         })
         .collect();
-    let non_2xx = samples
-        .iter()
-        .filter(|s| !(200..300).contains(&s.status))
-        .count();
+    let non_2xx = samples.iter().filter(|s| !s.is_2xx()).count();
     outcome.targets.push(Target::new(
         "failed requests",
         "0",

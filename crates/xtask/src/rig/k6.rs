@@ -126,8 +126,14 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// No answer (status 0) or a 5xx.
     pub fn failed(&self) -> bool {
         self.status == 0 || self.status >= 500
+    }
+
+    /// A 2xx answer.
+    pub fn is_2xx(&self) -> bool {
+        (200..300).contains(&self.status)
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 
 use super::api::Fixture;
-use super::server::Server;
+use super::server::{Launch, Server};
 use super::wrk::Load;
 
 /// Requests in a counted window (plus the one that starts it).
@@ -160,13 +160,11 @@ pub fn profile(
         out_dir.display()
     );
     let log = out_dir.join("server.log");
-    let server = Server::start_under(
-        &["valgrind", "--tool=callgrind", &out_file],
-        READY_UNDER_VALGRIND,
-        binary,
-        database_url,
-        &log,
-    )
+    let server = Server::start_under(Launch {
+        wrapper: &["valgrind", "--tool=callgrind", &out_file],
+        ready_timeout: READY_UNDER_VALGRIND,
+        ..Launch::new(binary, database_url, &log)
+    })
     .context("starting the server under callgrind")?;
     let fixture = runtime
         .block_on(super::api::prepare(&server.base_url()))

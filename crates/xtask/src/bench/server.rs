@@ -13,11 +13,37 @@ use rand::Rng;
 
 use crate::delivery::{free_loopback_addr, http};
 use crate::livestack::process::tail;
+use crate::rig::process::status_kib;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Superuser created by the server on first start.
 pub const SUPERUSER: &str = "bench-admin@example.com";
+
+/// What [`Server::start_under`] starts (each attempt the same).
+#[derive(Debug, Clone, Copy)]
+pub struct Launch<'a> {
+    /// Program and arguments the command is prefixed with (valgrind), or none.
+    pub wrapper: &'a [&'a str],
+    /// How long start-up may take until `/readyz` answers 200.
+    pub ready_timeout: Duration,
+    pub binary: &'a Path,
+    pub database_url: &'a str,
+    pub log: &'a Path,
+}
+
+impl<'a> Launch<'a> {
+    /// `binary api` itself, ready within 60 s.
+    pub fn new(binary: &'a Path, database_url: &'a str, log: &'a Path) -> Self {
+        Self {
+            wrapper: &[],
+            ready_timeout: READY_TIMEOUT,
+            binary,
+            database_url,
+            log,
+        }
+    }
+}
 
 /// A running server; killed on drop if not stopped.
 #[derive(Debug)]
@@ -32,24 +58,18 @@ pub struct Server {
 impl Server {
     /// Spawn `binary api` on a free port with `database_url`, wait for `/readyz`.
     pub fn start(binary: &Path, database_url: &str, log: &Path) -> Result<Self> {
-        Self::start_under(&[], READY_TIMEOUT, binary, database_url, log)
+        Self::start_under(Launch::new(binary, database_url, log))
     }
 
-    /// [`Server::start`] with the command prefixed by `wrapper` (valgrind),
-    /// allowing `ready_timeout` for start-up.
-    pub fn start_under(
-        wrapper: &[&str],
-        ready_timeout: Duration,
-        binary: &Path,
-        database_url: &str,
-        log: &Path,
-    ) -> Result<Self> {
+    /// [`Server::start`] as `launch` says (a wrapper such as valgrind, a
+    /// longer start-up); tried again when the port was taken meanwhile.
+    pub fn start_under(launch: Launch<'_>) -> Result<Self> {
         let mut last_error = None;
         for _ in 0..3 {
-            match Self::try_start(wrapper, ready_timeout, binary, database_url, log) {
+            match Self::try_start(&launch) {
                 Ok(server) => return Ok(server),
                 Err(error) => {
-                    let text = std::fs::read_to_string(log).unwrap_or_default();
+                    let text = std::fs::read_to_string(launch.log).unwrap_or_default();
                     if !text.contains("in use") {
                         return Err(error);
                     }
@@ -60,13 +80,8 @@ impl Server {
         Err(last_error.unwrap_or_else(|| anyhow::anyhow!("server did not start")))
     }
 
-    fn try_start(
-        wrapper: &[&str],
-        ready_timeout: Duration,
-        binary: &Path,
-        database_url: &str,
-        log: &Path,
-    ) -> Result<Self> {
+    fn try_start(launch: &Launch<'_>) -> Result<Self> {
+        let (binary, log) = (launch.binary, launch.log);
         let addr = free_loopback_addr()?;
         let log_file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
@@ -77,7 +92,7 @@ impl Server {
             .map(|_| format!("{:02x}", rand::thread_rng().r#gen::<u8>()))
             .collect();
         let started = Instant::now();
-        let mut command = match wrapper.split_first() {
+        let mut command = match launch.wrapper.split_first() {
             Some((program, args)) => {
                 let mut command = Command::new(program);
                 command.args(args).arg(binary);
@@ -90,7 +105,7 @@ impl Server {
             .env("ENVIRONMENT", "production")
             .env("SECRET_KEY", secret)
             .env("USERHUB_BIND", addr.to_string())
-            .env("DATABASE_URL", database_url)
+            .env("DATABASE_URL", launch.database_url)
             .env("FIRST_SUPERUSER", SUPERUSER)
             .env("FIRST_SUPERUSER_PASSWORD", &password)
             .env("USERHUB_IP_BURST", "100000000")
@@ -117,11 +132,12 @@ impl Server {
                     tail(log, 30)
                 );
             }
-            if started.elapsed() > ready_timeout {
+            if started.elapsed() > launch.ready_timeout {
                 let _ = child.kill();
                 let _ = child.wait();
                 bail!(
-                    "server on {addr} not ready (GET /readyz != 200) within {ready_timeout:?}; log {}:\n{}",
+                    "server on {addr} not ready (GET /readyz != 200) within {:?}; log {}:\n{}",
+                    launch.ready_timeout,
                     log.display(),
                     tail(log, 30)
                 );
@@ -199,7 +215,7 @@ impl RssWatch {
             let (stop, max_kb) = (Arc::clone(&stop), Arc::clone(&max_kb));
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    if let Some(kb) = status_kb(pid, "VmRSS:") {
+                    if let Some(kb) = status_kib(pid, "VmRSS:") {
                         max_kb.fetch_max(kb, Ordering::Relaxed);
                     }
                     std::thread::sleep(Duration::from_millis(20));
@@ -220,18 +236,7 @@ impl RssWatch {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        let hwm = status_kb(self.pid, "VmHWM:").unwrap_or(0);
+        let hwm = status_kib(self.pid, "VmHWM:").unwrap_or(0);
         hwm.max(self.max_kb.load(Ordering::Relaxed)) as f64 / 1024.0
     }
-}
-
-fn status_kb(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }

@@ -3,22 +3,7 @@
 
 use std::collections::BTreeSet;
 
-const KEYWORDS: &[&str] = &[
-    "and",
-    "or",
-    "unless",
-    "bool",
-    "offset",
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "inf",
-    "nan",
-    "atan2",
-];
+/// Clauses followed by a label list: `by (a, b)` and friends.
 const GROUPINGS: &[&str] = &[
     "by",
     "without",
@@ -27,6 +12,14 @@ const GROUPINGS: &[&str] = &[
     "group_left",
     "group_right",
 ];
+/// Words that are never metric names: the groupings and these.
+const KEYWORDS: &[&str] = &[
+    "and", "or", "unless", "bool", "offset", "inf", "nan", "atan2",
+];
+
+fn is_keyword(lower: &str) -> bool {
+    KEYWORDS.contains(&lower) || GROUPINGS.contains(&lower)
+}
 
 /// Metric names in `expr` (recording-rule names included).
 pub fn metric_names(expr: &str) -> BTreeSet<String> {
@@ -58,7 +51,7 @@ pub fn metric_names(expr: &str) -> BTreeSet<String> {
             let is_call = j < chars.len() && chars[j] == '(';
             let lower = word.to_ascii_lowercase();
             let preceded_by_dollar = start > 0 && chars[start - 1] == '$';
-            if !is_call && !preceded_by_dollar && !KEYWORDS.contains(&lower.as_str()) {
+            if !is_call && !preceded_by_dollar && !is_keyword(&lower) {
                 names.insert(word);
             }
             continue;

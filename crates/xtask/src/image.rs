@@ -23,6 +23,7 @@ use crate::delivery::docker::{self, Engine};
 use crate::delivery::{
     cmd, free_loopback_addr, http, prometheus, random_hex, repo_root, target_dir,
 };
+use crate::livestack::Prometheus;
 
 /// The final image may not exceed this many bytes (25 MB).
 pub const MAX_IMAGE_BYTES: u64 = 25_000_000;
@@ -700,11 +701,14 @@ fn scrape_with_prometheus(api_admin: SocketAddr, web_admin: SocketAddr, work: &P
     let rewritten = prometheus::rewrite_for_loopback(&config, &targets, &rules)?;
     let config_file = prom_dir.join("prometheus.yml");
     fs::write(&config_file, rewritten)?;
-    let server = prometheus::Server::start(&config_file, prom_addr, &prom_dir)?;
-    let up = server.wait_until_up(
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let server = runtime.block_on(Prometheus::start(&config_file, prom_addr, &prom_dir))?;
+    let up = runtime.block_on(server.wait_until_up(
         &["userhub-api", "userhub-web", "prometheus"],
         Duration::from_secs(60),
-    )?;
+    ))?;
     for target in up.iter().filter(|t| t.job.starts_with("userhub")) {
         eprintln!(
             "smoke: prometheus target {} {} {}",
@@ -718,7 +722,8 @@ fn scrape_with_prometheus(api_admin: SocketAddr, web_admin: SocketAddr, work: &P
         );
     }
     for job in ["userhub-api", "userhub-web"] {
-        let series = server.query_series_count(&format!(r#"userhub_build_info{{job="{job}"}}"#))?;
+        let query = format!(r#"userhub_build_info{{job="{job}"}}"#);
+        let series = runtime.block_on(server.query(&query, None))?.len();
         ensure!(
             series == 1,
             "userhub_build_info of {job} has {series} series, expected 1"

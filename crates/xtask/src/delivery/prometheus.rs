@@ -1,16 +1,16 @@
-//! Runs the Debian Prometheus binary with the repository's configuration,
-//! every target rewritten to a loopback address, and waits for targets to be up.
+//! The repository's Prometheus configuration made to run on loopback: every
+//! target rewritten to a loopback address, rule files pointed at the
+//! repository. The one Prometheus runner, for the image check and the live
+//! stack alike, is `livestack::Prometheus`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_yaml::Value;
 
-use super::{cmd, free_loopback_addr, http, repo_root};
+use super::{free_loopback_addr, repo_root};
 
 /// The Prometheus configuration shipped for the compose stack.
 pub fn config_path() -> PathBuf {
@@ -102,137 +102,6 @@ pub fn walk_targets_and_rules(
         }
     }
     Ok(())
-}
-
-/// A Prometheus server started for a check; stopped on drop.
-#[derive(Debug)]
-pub struct Server {
-    child: Child,
-    pub addr: SocketAddr,
-}
-
-impl Server {
-    /// Starts `prometheus` on `addr` with `config_file`; storage under `work_dir`.
-    pub fn start(config_file: &Path, addr: SocketAddr, work_dir: &Path) -> Result<Self> {
-        let binary = cmd::ensure_apt("prometheus", &["prometheus"])?;
-        let log_path = work_dir.join("prometheus.log");
-        let log = std::fs::File::create(&log_path)?;
-        let mut command = Command::new(binary);
-        command
-            .arg(format!("--config.file={}", config_file.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                work_dir.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--enable-feature=exemplar-storage")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        eprintln!("+ {}", cmd::display(&command));
-        let child = command.spawn().context("starting prometheus")?;
-        let mut server = Self { child, addr };
-        if let Err(err) = http::wait_for_200(addr, "/-/ready", Duration::from_secs(30)) {
-            let _ = server.child.kill();
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            bail!("{err:#}\nprometheus log:\n{log}");
-        }
-        Ok(server)
-    }
-
-    /// Waits until every job in `jobs` has all its targets `up`; returns the target list.
-    pub fn wait_until_up(&self, jobs: &[&str], deadline: Duration) -> Result<Vec<Target>> {
-        let start = Instant::now();
-        loop {
-            let targets = self.targets()?;
-            let pending: Vec<String> = jobs
-                .iter()
-                .filter(|job| {
-                    let mine: Vec<&Target> = targets.iter().filter(|t| t.job == **job).collect();
-                    mine.is_empty() || mine.iter().any(|t| t.health != "up")
-                })
-                .map(|job| job.to_string())
-                .collect();
-            if pending.is_empty() {
-                return Ok(targets);
-            }
-            if start.elapsed() > deadline {
-                bail!("targets not up within {deadline:?}: {pending:?}; all targets: {targets:#?}");
-            }
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    }
-
-    /// Runs an instant query and returns the number of series in the result.
-    pub fn query_series_count(&self, promql: &str) -> Result<usize> {
-        let path = format!("/api/v1/query?query={}", percent_encode(promql));
-        let resp = http::get(self.addr, &path, &[])?;
-        if resp.status != 200 {
-            bail!("query {promql} answered {}: {}", resp.status, resp.body);
-        }
-        let json: serde_json::Value = serde_json::from_str(&resp.body)?;
-        Ok(json["data"]["result"]
-            .as_array()
-            .map(Vec::len)
-            .unwrap_or_default())
-    }
-
-    fn targets(&self) -> Result<Vec<Target>> {
-        let resp = http::get(self.addr, "/api/v1/targets?state=active", &[])?;
-        if resp.status != 200 {
-            bail!("/api/v1/targets answered {}: {}", resp.status, resp.body);
-        }
-        let json: serde_json::Value = serde_json::from_str(&resp.body)?;
-        let active = json["data"]["activeTargets"]
-            .as_array()
-            .context("no activeTargets in /api/v1/targets")?;
-        Ok(active
-            .iter()
-            .map(|t| Target {
-                job: t["labels"]["job"].as_str().unwrap_or_default().to_owned(),
-                url: t["scrapeUrl"].as_str().unwrap_or_default().to_owned(),
-                health: t["health"].as_str().unwrap_or_default().to_owned(),
-                last_error: t["lastError"].as_str().unwrap_or_default().to_owned(),
-            })
-            .collect())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One active scrape target as Prometheus reports it.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub job: String,
-    pub url: String,
-    pub health: String,
-    pub last_error: String,
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Every `host:port` target in the configuration (scrape and alerting).
@@ -336,78 +205,5 @@ scrape_configs:
     fn lists_scrape_and_alerting_targets() {
         let targets = configured_targets(CONFIG).expect("parse");
         assert_eq!(targets, vec!["api:9464", "alertmanager:9093"]);
-    }
-
-    /// Serves a fixed Prometheus text exposition on 127.0.0.1 for `count` requests at most.
-    fn fake_exporter(count: usize) -> SocketAddr {
-        use std::io::{BufRead, BufReader, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        std::thread::spawn(move || {
-            for stream in listener.incoming().take(count).flatten() {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let body =
-                    "# TYPE userhub_build_info gauge\nuserhub_build_info{version=\"test\"} 1\n";
-                let mut stream = stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        addr
-    }
-
-    /// Runs the real Prometheus binary (installed from Debian when missing) with
-    /// the repository's configuration, targets rewritten to loopback.
-    #[test]
-    fn debian_prometheus_scrapes_the_repository_config_on_loopback() {
-        let work = tempfile_dir("prometheus-config-test");
-        let config = std::fs::read_to_string(config_path()).expect("prometheus.yml");
-        let prom_addr = free_loopback_addr().expect("port");
-        let mut targets = BTreeMap::from([
-            ("api:9464".to_owned(), fake_exporter(100)),
-            ("localhost:9090".to_owned(), prom_addr),
-        ]);
-        fill_unused_targets(&config, &mut targets).expect("fill");
-        let rules = repo_root().join("observability/prometheus/rules");
-        let rewritten = rewrite_for_loopback(&config, &targets, &rules).expect("rewrite");
-        let file = work.join("prometheus.yml");
-        std::fs::write(&file, rewritten).expect("write config");
-        let server = Server::start(&file, prom_addr, &work).expect("prometheus starts");
-        let up = server
-            .wait_until_up(&["userhub-api", "prometheus"], Duration::from_secs(60))
-            .expect("targets up");
-        assert!(
-            up.iter()
-                .any(|t| t.job == "alertmanager" && t.health != "up")
-        );
-        assert_eq!(
-            server
-                .query_series_count("userhub_build_info")
-                .expect("query"),
-            1
-        );
-        drop(server);
-        let _ = std::fs::remove_dir_all(work);
-    }
-
-    fn tempfile_dir(name: &str) -> PathBuf {
-        let dir = super::super::target_dir()
-            .join("xtask-tests")
-            .join(format!("{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        dir
-    }
-
-    #[test]
-    fn percent_encodes_promql() {
-        assert_eq!(percent_encode("up{job=\"a\"}"), "up%7Bjob%3D%22a%22%7D");
     }
 }

@@ -1,4 +1,5 @@
-//! Debian's Prometheus with a rewritten configuration, and its HTTP API.
+//! Debian's Prometheus with a rewritten configuration, and its HTTP API: the
+//! one runner of the live stack and of `cargo xtask image`'s scrape check.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -51,6 +52,8 @@ pub struct RuleAlert {
 pub struct Target {
     pub job: String,
     pub instance: String,
+    /// The URL scraped.
+    pub url: String,
     pub health: String,
     pub last_error: String,
 }
@@ -202,6 +205,7 @@ impl Prometheus {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
+                url: t["scrapeUrl"].as_str().unwrap_or_default().to_owned(),
                 health: t["health"].as_str().unwrap_or_default().to_owned(),
                 last_error: t["lastError"].as_str().unwrap_or_default().to_owned(),
             })
@@ -253,4 +257,87 @@ fn number(value: &Value) -> Result<f64> {
             .parse()
             .with_context(|| format!("sample value {other:?}"))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::delivery::prometheus::{config_path, fill_unused_targets, rewrite_for_loopback};
+    use crate::delivery::{free_loopback_addr, repo_root};
+
+    /// Serves a fixed Prometheus text exposition on 127.0.0.1 for `count` requests at most.
+    fn fake_exporter(count: usize) -> SocketAddr {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(count).flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let body =
+                    "# TYPE userhub_build_info gauge\nuserhub_build_info{version=\"test\"} 1\n";
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        addr
+    }
+
+    /// Runs the real Prometheus binary (installed from Debian when missing) with
+    /// the repository's configuration, targets rewritten to loopback.
+    #[tokio::test]
+    async fn debian_prometheus_scrapes_the_repository_config_on_loopback() {
+        let work = tempfile_dir("prometheus-config-test");
+        let config = std::fs::read_to_string(config_path()).expect("prometheus.yml");
+        let prom_addr = free_loopback_addr().expect("port");
+        let mut targets = BTreeMap::from([
+            ("api:9464".to_owned(), fake_exporter(100)),
+            ("localhost:9090".to_owned(), prom_addr),
+        ]);
+        fill_unused_targets(&config, &mut targets).expect("fill");
+        let rules = repo_root().join("observability/prometheus/rules");
+        let rewritten = rewrite_for_loopback(&config, &targets, &rules).expect("rewrite");
+        let file = work.join("prometheus.yml");
+        std::fs::write(&file, rewritten).expect("write config");
+        let server = Prometheus::start(&file, prom_addr, &work)
+            .await
+            .expect("prometheus starts");
+        let up = server
+            .wait_until_up(&["userhub-api", "prometheus"], Duration::from_secs(60))
+            .await
+            .expect("targets up");
+        assert!(
+            up.iter()
+                .any(|t| t.job == "alertmanager" && t.health != "up")
+        );
+        assert_eq!(
+            server
+                .query("userhub_build_info", None)
+                .await
+                .expect("query")
+                .len(),
+            1
+        );
+        drop(server);
+        let _ = std::fs::remove_dir_all(work);
+    }
+
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let dir = crate::delivery::target_dir()
+            .join("xtask-tests")
+            .join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
 }

@@ -1,21 +1,23 @@
 //! The sealed session cookie: what it holds ([`SessionData`]) and how it is
-//! sealed ([`CookieCipher`]). XChaCha20-Poly1305, key derived from
-//! `USERHUB_COOKIE_KEY`, a random nonce per cookie, the cookie name as
-//! associated data: the browser, scripts and anyone who copies the cookie
-//! can neither read nor alter the token inside.
+//! sealed ([`SessionCookie`]). The sealing is the `cookie` crate's private
+//! cookies through axum-extra's [`PrivateCookieJar`]: AES-256-GCM, a random
+//! nonce per cookie, the cookie name as associated data, under a key derived
+//! from `USERHUB_COOKIE_KEY` with [`Key::derive_from`] (HKDF-SHA-256). The
+//! browser, scripts and anyone who copies the cookie can neither read nor
+//! alter the token inside. The session's lifetime is enforced inside the
+//! sealed value too (its `issued` time), so a replayed old cookie is refused
+//! whatever its `Max-Age` said.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum_extra::extract::PrivateCookieJar;
+use axum_extra::extract::cookie::{Cookie, Key, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use http::HeaderMap;
 use http::header::COOKIE;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "userhub_session";
@@ -75,74 +77,65 @@ impl SessionData {
     }
 }
 
-/// Seals and opens cookie values (authenticated encryption).
+/// Longest session cookie value read, as received (a longer one is no
+/// session, and is not even opened).
+const MAX_COOKIE_VALUE: usize = 8 * 1024;
+
+/// Seals sessions into the `userhub_session` cookie and opens them again.
 #[derive(Clone)]
-pub struct CookieCipher {
-    cipher: Arc<XChaCha20Poly1305>,
+pub struct SessionCookie {
+    key: Key,
+    max_age: Duration,
 }
 
-impl std::fmt::Debug for CookieCipher {
+impl std::fmt::Debug for SessionCookie {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CookieCipher(<redacted>)")
+        f.write_str("SessionCookie(<redacted>)")
     }
 }
 
-const NONCE_LEN: usize = 24;
-
-impl CookieCipher {
-    pub fn new(key: &[u8]) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(b"userhub session cookie encryption v1\0");
-        hasher.update(key);
-        let derived = hasher.finalize();
+impl SessionCookie {
+    /// Cookies sealed under a key derived from `secret` (at least
+    /// [`crate::settings::MIN_COOKIE_KEY_BYTES`], as `WebSettings::load`
+    /// ensures), valid for `max_age` from the session's issue time.
+    ///
+    /// # Panics
+    /// If `secret` is shorter than 32 bytes.
+    pub fn new(secret: &[u8], max_age: Duration) -> Self {
         Self {
-            cipher: Arc::new(XChaCha20Poly1305::new(&derived)),
+            key: Key::derive_from(secret),
+            max_age,
         }
     }
 
-    /// `base64(nonce ‖ ciphertext ‖ tag)`.
-    pub fn encode(&self, data: &SessionData) -> String {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let plaintext = serde_json::to_vec(data).expect("serialisable");
-        let sealed = self
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: &plaintext,
-                    aad: SESSION_COOKIE.as_bytes(),
-                },
-            )
-            .expect("encryption of a small payload cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        B64.encode(out)
+    /// The session in the request's cookie, if there is one that opens with
+    /// this key and is younger than the session lifetime. Anything else
+    /// (absent, oversized, truncated, tampered, sealed under another key or
+    /// in the previous format, expired) is no session.
+    pub fn open(&self, headers: &HeaderMap) -> Option<SessionData> {
+        let raw = cookie_value(headers, SESSION_COOKIE)?;
+        if raw.len() > MAX_COOKIE_VALUE {
+            return None;
+        }
+        let sealed = Cookie::parse_encoded(format!("{SESSION_COOKIE}={raw}")).ok()?;
+        let opened = PrivateCookieJar::new(self.key.clone()).decrypt(sealed)?;
+        let data: SessionData = serde_json::from_str(opened.value()).ok()?;
+        (now().saturating_sub(data.issued) <= self.max_age.as_secs()).then_some(data)
     }
 
-    /// The session in `value`, if it opens with this key and is younger
-    /// than `max_age`.
-    pub fn decode(&self, value: &str, max_age: Duration) -> Option<SessionData> {
-        if value.len() > 8 * 1024 {
-            return None;
-        }
-        let raw = B64.decode(value).ok()?;
-        if raw.len() <= NONCE_LEN {
-            return None;
-        }
-        let (nonce, sealed) = raw.split_at(NONCE_LEN);
-        let plaintext = self
-            .cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: SESSION_COOKIE.as_bytes(),
-                },
-            )
-            .ok()?;
-        let data: SessionData = serde_json::from_slice(&plaintext).ok()?;
-        (now().saturating_sub(data.issued) <= max_age.as_secs()).then_some(data)
+    /// `data` sealed into the session cookie (`Path=/; HttpOnly;
+    /// SameSite=Lax; Max-Age=` the session lifetime, `Secure` when
+    /// `secure`): a jar to return with the response.
+    pub fn seal(&self, data: &SessionData, secure: bool) -> PrivateCookieJar {
+        let value = serde_json::to_string(data).expect("serialisable");
+        let max_age = i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX);
+        let cookie = Cookie::build((SESSION_COOKIE, value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .secure(secure);
+        PrivateCookieJar::new(self.key.clone()).add(cookie)
     }
 }
 
@@ -174,41 +167,167 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use axum::response::IntoResponse;
+    use base64::engine::general_purpose::STANDARD;
     use http::HeaderValue;
+    use http::header::SET_COOKIE;
 
     use super::*;
 
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    /// The `Set-Cookie` line of `data` sealed by `cookies`.
+    fn set_cookie(cookies: &SessionCookie, data: &SessionData, secure: bool) -> String {
+        let response = cookies.seal(data, secure).into_response();
+        let mut lines = response.headers().get_all(SET_COOKIE).iter();
+        let line = lines.next().unwrap().to_str().unwrap().to_owned();
+        assert!(lines.next().is_none(), "one cookie");
+        line
+    }
+
+    /// The sealed value as a browser sends it back.
+    fn sealed(cookies: &SessionCookie, data: &SessionData) -> String {
+        let line = set_cookie(cookies, data, false);
+        let pair = line.split(';').next().unwrap();
+        pair.strip_prefix("userhub_session=").unwrap().to_owned()
+    }
+
+    /// The sealed bytes (nonce ‖ ciphertext ‖ tag) of a sealed value.
+    fn sealed_bytes(value: &str) -> Vec<u8> {
+        let cookie = Cookie::parse_encoded(format!("{SESSION_COOKIE}={value}")).unwrap();
+        STANDARD.decode(cookie.value()).unwrap()
+    }
+
+    /// `open` of a request carrying `value` as the session cookie.
+    fn open(cookies: &SessionCookie, value: &str) -> Option<SessionData> {
+        let mut h = HeaderMap::new();
+        let header = format!("userhub_theme=dark; {SESSION_COOKIE}={value}");
+        h.insert(COOKIE, HeaderValue::from_str(&header).unwrap());
+        cookies.open(&h)
+    }
+
     #[test]
     fn cookies_round_trip_and_reject_tampering() {
-        let signer = CookieCipher::new(b"0123456789abcdef0123456789abcdef");
+        let signer = SessionCookie::new(KEY, DAY);
         let mut data = SessionData::fresh();
         data.token = Some("eyJhbGciOiJIUzI1NiJ9.jwt-payload.sig".into());
-        let value = signer.encode(&data);
-        let day = Duration::from_secs(86_400);
-        assert_eq!(signer.decode(&value, day), Some(data.clone()));
+        let value = sealed(&signer, &data);
+        assert_eq!(open(&signer, &value), Some(data.clone()));
 
         // A flipped bit anywhere fails authentication.
-        let mut raw = B64.decode(&value).unwrap();
+        let mut raw = sealed_bytes(&value);
         let last = raw.len() - 1;
         raw[last] ^= 1;
-        assert_eq!(signer.decode(&B64.encode(&raw), day), None);
-        let mut raw = B64.decode(&value).unwrap();
-        raw[NONCE_LEN + 2] ^= 1;
-        assert_eq!(signer.decode(&B64.encode(&raw), day), None);
+        assert_eq!(open(&signer, &STANDARD.encode(&raw)), None);
+        let mut raw = sealed_bytes(&value);
+        raw[12 + 2] ^= 1;
+        assert_eq!(open(&signer, &STANDARD.encode(&raw)), None);
+        let mut raw = sealed_bytes(&value);
+        raw[0] ^= 1;
+        assert_eq!(open(&signer, &STANDARD.encode(&raw)), None, "nonce");
+        // Truncated, whatever the cut.
+        let raw = sealed_bytes(&value);
+        for len in [0, 1, 11, 12, 13, 28, raw.len() - 1] {
+            assert_eq!(open(&signer, &STANDARD.encode(&raw[..len])), None, "{len}");
+        }
+        assert_eq!(open(&signer, &value[..value.len() - 3]), None);
+        // Garbage.
+        for garbage in ["", "x", "%", "%zz", "not base64!", "AAAA", &"A".repeat(200)] {
+            assert_eq!(open(&signer, garbage), None, "{garbage}");
+        }
         // The old signed format (readable JSON) is not accepted.
         let readable = B64.encode(serde_json::to_vec(&data).unwrap());
-        assert_eq!(signer.decode(&format!("{readable}.AAAA"), day), None);
-        let other = CookieCipher::new(b"another key, also 32 bytes long!!");
-        assert_eq!(other.decode(&value, day), None);
+        assert_eq!(open(&signer, &format!("{readable}.AAAA")), None);
+        let other = SessionCookie::new(b"another key, also 32 bytes long!!", DAY);
+        assert_eq!(open(&other, &value), None, "another key");
+    }
+
+    #[test]
+    fn a_value_sealed_under_another_cookie_name_does_not_open() {
+        let cookies = SessionCookie::new(KEY, DAY);
+        let jar = PrivateCookieJar::new(Key::derive_from(KEY)).add(Cookie::new(
+            "other",
+            serde_json::to_string(&SessionData::fresh()).unwrap(),
+        ));
+        let line = jar.into_response().headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let value = line
+            .split(';')
+            .next()
+            .unwrap()
+            .strip_prefix("other=")
+            .unwrap();
+        assert_eq!(open(&cookies, value), None);
+    }
+
+    #[test]
+    fn cookies_of_the_previous_format_are_no_session() {
+        // Sealed by the previous implementation (XChaCha20-Poly1305, key
+        // SHA-256-derived from `KEY`), a logged-in session issued recently.
+        const PREVIOUS: &str = "LPoCrigfEeIfXJi45X5K64tUpMzRDZ1x35A6WvPU2mo_oRuwx8qpN2455sHZ2_tFGl8Qk7T76DABnKlfmjG2AhWokpL5LdV4ehe_x9XkML88JrWyFW7F9KYdteOhFddwBjEZPJ9xoadE0lfoR__vHCiUz3c";
+        let cookies = SessionCookie::new(KEY, Duration::from_secs(u64::MAX / 2));
+        assert_eq!(open(&cookies, PREVIOUS), None);
+    }
+
+    #[test]
+    fn oversized_values_are_not_opened() {
+        let cookies = SessionCookie::new(KEY, DAY);
+        let mut data = SessionData::fresh();
+        data.flash = Some(Flash {
+            kind: FlashKind::Info,
+            text: "x".repeat(6 * 1024),
+        });
+        let value = sealed(&cookies, &data);
+        assert!(value.len() > MAX_COOKIE_VALUE, "{}", value.len());
+        assert_eq!(open(&cookies, &value), None);
+        data.flash = Some(Flash {
+            kind: FlashKind::Info,
+            text: "x".repeat(5 * 1024),
+        });
+        let value = sealed(&cookies, &data);
+        assert!(value.len() <= MAX_COOKIE_VALUE, "{}", value.len());
+        assert_eq!(open(&cookies, &value), Some(data));
+    }
+
+    #[test]
+    fn the_cookie_has_its_attributes() {
+        let cookies = SessionCookie::new(KEY, Duration::from_secs(691_200));
+        let data = SessionData::fresh();
+        let line = set_cookie(&cookies, &data, false);
+        assert!(line.starts_with("userhub_session="), "{line}");
+        let mut attributes: Vec<&str> = line.split("; ").skip(1).collect();
+        attributes.sort_unstable();
+        assert_eq!(
+            attributes,
+            ["HttpOnly", "Max-Age=691200", "Path=/", "SameSite=Lax"],
+            "{line}"
+        );
+        let line = set_cookie(&cookies, &data, true);
+        let mut attributes: Vec<&str> = line.split("; ").skip(1).collect();
+        attributes.sort_unstable();
+        assert_eq!(
+            attributes,
+            [
+                "HttpOnly",
+                "Max-Age=691200",
+                "Path=/",
+                "SameSite=Lax",
+                "Secure"
+            ],
+            "{line}"
+        );
     }
 
     #[test]
     fn the_cookie_does_not_reveal_the_token() {
-        let cipher = CookieCipher::new(b"0123456789abcdef0123456789abcdef");
+        let cipher = SessionCookie::new(KEY, DAY);
         let mut data = SessionData::fresh();
         data.token = Some("eyJhbGciOiJIUzI1NiJ9.secret-claims.sig".into());
-        let value = cipher.encode(&data);
-        let raw = B64.decode(&value).unwrap();
+        let value = sealed(&cipher, &data);
+        let raw = sealed_bytes(&value);
         let text = String::from_utf8_lossy(&raw);
         for needle in ["eyJ", "secret-claims", "\"t\"", &data.csrf] {
             assert!(
@@ -217,17 +336,21 @@ mod tests {
             );
         }
         // Two encodings of the same session differ (random nonce).
-        assert_ne!(value, cipher.encode(&data));
+        assert_ne!(value, sealed(&cipher, &data));
     }
 
     #[test]
     fn old_cookies_expire() {
-        let signer = CookieCipher::new(b"0123456789abcdef0123456789abcdef");
+        let short = SessionCookie::new(KEY, Duration::from_secs(50));
+        let long = SessionCookie::new(KEY, Duration::from_secs(500));
         let mut data = SessionData::fresh();
         data.issued -= 100;
-        let value = signer.encode(&data);
-        assert!(signer.decode(&value, Duration::from_secs(50)).is_none());
-        assert!(signer.decode(&value, Duration::from_secs(500)).is_some());
+        // The lifetime is enforced on the sealed issue time, whoever seals.
+        for sealer in [&short, &long] {
+            let value = sealed(sealer, &data);
+            assert!(open(&short, &value).is_none());
+            assert!(open(&long, &value).is_some());
+        }
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! - [`router`]: every page plus `/static/...`, with no fallback; the
 //!   application uses [`not_found`] as its fallback for non-`/api` paths.
 //!
-//! The access token lives in a signed HttpOnly cookie, every form carries a
-//! CSRF token, and every response carries a strict CSP. No JavaScript.
+//! The access token lives in a sealed (encrypted) HttpOnly cookie, every
+//! form carries a CSRF token, and every response carries a strict CSP. No
+//! JavaScript.
 
 pub mod api;
 mod assets;

@@ -11,13 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::HeaderValue;
-use http::header::SET_COOKIE;
 use http::request::Parts;
 
-use crate::cookie::{
-    Flash, FlashKind, SESSION_COOKIE, SessionData, cookie_value, now, random_token,
-};
+use crate::cookie::{Flash, FlashKind, SessionData, now, random_token};
 use crate::error_page;
 use crate::state::WebState;
 
@@ -116,8 +112,7 @@ pub async fn session_layer(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let loaded = cookie_value(request.headers(), SESSION_COOKIE)
-        .and_then(|v| state.signer.decode(v, state.settings.session_max_age));
+    let loaded = state.session_cookie.open(request.headers());
     let secure = state.cookie_secure(request.headers());
     let session = match loaded {
         Some(data) => Session::new(data, false),
@@ -130,15 +125,8 @@ pub async fn session_layer(
     }
     let inner = session.lock();
     if inner.changed {
-        let cookie = format!(
-            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-            state.signer.encode(&inner.data),
-            state.settings.session_max_age.as_secs(),
-            if secure { "; Secure" } else { "" }
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
+        let jar = state.session_cookie.seal(&inner.data, secure);
+        return (jar, response).into_response();
     }
     response
 }

@@ -18,7 +18,8 @@ pub struct WebSettings {
     pub api_url: Option<String>,
     /// `USERHUB_API_TIMEOUT_SECONDS` (default 10): deadline of one API call.
     pub api_timeout: Duration,
-    /// `USERHUB_COOKIE_KEY`: signs the session cookie (at least 32 bytes).
+    /// `USERHUB_COOKIE_KEY`: the session cookie's key is derived from it (at
+    /// least 32 bytes; see [`crate::cookie`]).
     pub cookie_key: Secret,
     /// True when the key was derived from `SECRET_KEY` (development only).
     pub cookie_key_derived: bool,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 
 use crate::api::ApiClient;
-use crate::cookie::CookieCipher;
+use crate::cookie::SessionCookie;
 use crate::settings::WebSettings;
 use crate::transport::{HttpTransport, InProcessTransport, SharedTransport, TransportError};
 
@@ -14,18 +14,22 @@ use crate::transport::{HttpTransport, InProcessTransport, SharedTransport, Trans
 pub struct WebState {
     pub api: ApiClient,
     pub settings: Arc<WebSettings>,
-    pub signer: CookieCipher,
+    /// Seals and opens the session cookie.
+    pub session_cookie: SessionCookie,
 }
 
 impl WebState {
     /// State over any transport.
     pub fn new(settings: WebSettings, transport: SharedTransport) -> Self {
         let api = ApiClient::new(transport, settings.api_timeout);
-        let signer = CookieCipher::new(settings.cookie_key.expose().as_bytes());
+        let session_cookie = SessionCookie::new(
+            settings.cookie_key.expose().as_bytes(),
+            settings.session_max_age,
+        );
         Self {
             api,
             settings: Arc::new(settings),
-            signer,
+            session_cookie,
         }
     }
 

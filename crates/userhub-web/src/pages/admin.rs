@@ -6,11 +6,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::form::{if_confirmed, show, submit};
+use super::form::{Deletion, if_confirmed, show, submit};
 use super::{Authed, PageQuery, WebError, parse_id};
 use crate::api::{UserCreate, UserPublic, UserUpdate};
 use crate::state::WebState;
-use crate::views::{AdminPage, ConfirmPage, Pager, UserFormPage};
+use crate::views::{AdminPage, Pager, UserFormPage};
 
 pub async fn list(
     State(state): State<WebState>,
@@ -185,18 +185,18 @@ pub async fn update(
     .await
 }
 
-fn confirm_page(authed: &Authed, id: &Uuid, email: &str, error: Option<String>) -> ConfirmPage {
-    ConfirmPage {
-        ctx: authed.ctx("Delete user", "admin"),
-        heading: "Delete user".to_owned(),
-        message: format!(
-            "The user {email} and all their items will be permanently deleted. Are you sure?"
-        ),
+/// The deletion of user `id`.
+fn deletion(id: &Uuid) -> Deletion {
+    Deletion {
+        heading: "Delete user",
+        nav: "admin",
         action: format!("/admin/users/{id}/delete"),
-        submit: "Delete",
-        cancel: "/admin".to_owned(),
-        error,
+        back: "/admin",
     }
+}
+
+fn warning(email: &str) -> String {
+    format!("The user {email} and all their items will be permanently deleted. Are you sure?")
 }
 
 pub async fn delete_page(
@@ -205,7 +205,7 @@ pub async fn delete_page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let (id, user) = find(&state, &authed, &id).await?;
-    show(&confirm_page(&authed, &id, &user.email, None))
+    deletion(&id).ask(&authed, warning(&user.email))
 }
 
 pub async fn delete(
@@ -215,10 +215,8 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     authed.require_superuser()?;
     let id = parse_id(&id)?;
-    submit(
-        state.api.delete_user(authed.caller(), &id),
-        |message| authed.done("/admin", &message.message),
-        |error| confirm_page(&authed, &id, &id.to_string(), Some(error)),
-    )
-    .await
+    let call = state.api.delete_user(authed.caller(), &id);
+    deletion(&id)
+        .confirmed_or_shown(&authed, call, warning(&id.to_string()))
+        .await
 }

@@ -7,11 +7,11 @@ use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::form::{show, submit};
+use super::form::{Deletion, show, submit};
 use super::{Authed, PageQuery, WebError, parse_id};
 use crate::api::ItemPublic;
 use crate::state::WebState;
-use crate::views::{ConfirmPage, ItemFormPage, ItemsPage, Pager, render};
+use crate::views::{ItemFormPage, ItemsPage, Pager, render};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -132,16 +132,18 @@ pub async fn update(
     .await
 }
 
-fn confirm_page(authed: &Authed, id: &Uuid, title: &str, error: Option<String>) -> ConfirmPage {
-    ConfirmPage {
-        ctx: authed.ctx("Delete item", "items"),
-        heading: "Delete item".to_owned(),
-        message: format!("The item “{title}” will be permanently deleted. Are you sure?"),
+/// The deletion of item `id`.
+fn deletion(id: &Uuid) -> Deletion {
+    Deletion {
+        heading: "Delete item",
+        nav: "items",
         action: format!("/items/{id}/delete"),
-        submit: "Delete",
-        cancel: "/items".to_owned(),
-        error,
+        back: "/items",
     }
+}
+
+fn warning(title: &str) -> String {
+    format!("The item “{title}” will be permanently deleted. Are you sure?")
 }
 
 pub async fn delete_page(
@@ -150,7 +152,7 @@ pub async fn delete_page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let (id, item) = find(&state, &authed, &id).await?;
-    show(&confirm_page(&authed, &id, &item.title, None))
+    deletion(&id).ask(&authed, warning(&item.title))
 }
 
 pub async fn delete(
@@ -159,6 +161,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let message = state.api.delete_item(authed.caller(), &id).await?;
-    Ok(authed.done("/items", &message.message))
+    let call = state.api.delete_item(authed.caller(), &id);
+    deletion(&id).confirmed(&authed, call).await
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use userhub_core::config::Settings;
+use userhub_core::config::{ExposeSecret, Settings};
 use userhub_core::security::{PasswordHasher, TokenKeys};
 use userhub_storage::Database;
 use userhub_telemetry::{Draining, Metrics};
@@ -34,10 +34,10 @@ impl AppState {
         let previous: Vec<&[u8]> = settings
             .previous_secret_keys
             .iter()
-            .map(|k| k.expose().as_bytes())
+            .map(|k| k.expose_secret().as_bytes())
             .collect();
         let tokens = TokenKeys::with_previous(
-            settings.secret_key.expose().as_bytes(),
+            settings.secret_key.expose_secret().as_bytes(),
             &previous,
             Duration::minutes(settings.access_token_expire_minutes),
             Duration::hours(settings.email_reset_token_expire_hours),

@@ -105,7 +105,7 @@ pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
 }
 
 pub fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
-    text(d).map(|t| Some(Secret::new(t)))
+    text(d).map(|t| Some(Secret::from(t)))
 }
 
 pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -113,7 +113,7 @@ pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
 }
 
 pub fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
-    text(d).map(|t| split(&t).into_iter().map(Secret::new).collect())
+    text(d).map(|t| split(&t).into_iter().map(Secret::from).collect())
 }
 
 /// Trailing slashes removed (`FRONTEND_HOST`).

@@ -194,6 +194,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::ExposeSecret;
 
     const NONE: [(&str, &str); 0] = [];
 
@@ -256,8 +257,8 @@ mod tests {
             production(),
         )
         .unwrap();
-        assert_eq!(config.api.secret_key.unwrap().expose(), "1e5");
-        assert_eq!(config.api.postgres_password.unwrap().expose(), "007");
+        assert_eq!(config.api.secret_key.unwrap().expose_secret(), "1e5");
+        assert_eq!(config.api.postgres_password.unwrap().expose_secret(), "007");
     }
 
     #[test]

@@ -25,4 +25,4 @@ pub use error::ConfigError;
 pub use model::{
     ApiConfig, Config, ConnectionSettings, ProjectConfig, ServerConfig, TelemetryConfig, WebConfig,
 };
-pub use secret::Secret;
+pub use secret::{ExposeSecret, Secret};

@@ -1,31 +1,9 @@
-//! A string that must never be printed: `Debug` and `Display` redact it.
+//! A string that must never be printed: `secrecy`'s `SecretString`. Its
+//! `Debug` redacts, it has no `Display` and no `Serialize`, it is wiped from
+//! memory when dropped, and reading it takes an explicit
+//! [`ExposeSecret::expose_secret`].
 
-use std::fmt;
-
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use secrecy::{ExposeSecret, SecretString as Secret};
 
 #[cfg(test)]
 mod tests {
@@ -33,8 +11,8 @@ mod tests {
 
     #[test]
     fn never_prints_its_value() {
-        let s = Secret::new("hunter2");
-        assert!(!format!("{s:?} {s}").contains("hunter2"));
-        assert_eq!(s.expose(), "hunter2");
+        let s = Secret::from("hunter2");
+        assert!(!format!("{s:?} {s:#?}").contains("hunter2"));
+        assert_eq!(s.expose_secret(), "hunter2");
     }
 }

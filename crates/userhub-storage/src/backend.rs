@@ -17,7 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, Postgres};
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use userhub_core::config::DatabaseSettings;
+use userhub_core::config::{DatabaseSettings, ExposeSecret};
 
 use crate::StorageError;
 use crate::lease::{Lender, PING_IDLE_AFTER};
@@ -101,7 +101,7 @@ impl Database {
         settings: &DatabaseSettings,
         observer: Arc<dyn DbObserver>,
     ) -> Result<Self, StorageError> {
-        let url = settings.url.expose();
+        let url = settings.url.expose_secret();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?.application_name("userhub");
             let pool = PgPoolOptions::new()

@@ -89,7 +89,7 @@ async fn database_url(b: Backend, dir: &std::path::Path) -> String {
 
 async fn connect(url: &str) -> Database {
     let settings = DatabaseSettings {
-        url: Secret::new(url.to_owned()),
+        url: Secret::from(url.to_owned()),
         pool_size: 2,
         acquire_timeout: Duration::from_secs(10),
         migrate_on_start: true,

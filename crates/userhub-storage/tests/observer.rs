@@ -41,7 +41,7 @@ impl DbObserver for Recorder {
 async fn every_query_is_reported_and_email_conflicts_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let settings = DatabaseSettings {
-        url: Secret::new(format!("sqlite://{}", dir.path().join("t.db").display())),
+        url: Secret::from(format!("sqlite://{}", dir.path().join("t.db").display())),
         pool_size: 2,
         acquire_timeout: Duration::from_secs(5),
         migrate_on_start: true,

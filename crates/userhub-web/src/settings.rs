@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use userhub_core::config::{Config, ConfigError, Environment, Secret};
+use userhub_core::config::{Config, ConfigError, Environment, ExposeSecret, Secret};
 
 /// Shortest accepted `USERHUB_COOKIE_KEY`, in bytes.
 pub const MIN_COOKIE_KEY_BYTES: usize = 32;
@@ -58,7 +58,7 @@ impl WebSettings {
             }
         };
         let (cookie_key, cookie_key_derived) = match &web.cookie_key {
-            Some(key) if key.expose().len() >= MIN_COOKIE_KEY_BYTES => (key.clone(), false),
+            Some(key) if key.expose_secret().len() >= MIN_COOKIE_KEY_BYTES => (key.clone(), false),
             Some(_) => {
                 return Err(ConfigError::new(
                     "USERHUB_COOKIE_KEY",
@@ -112,11 +112,11 @@ impl WebSettings {
 
 /// A 32-byte cookie key derived from `SECRET_KEY`, distinct from the JWT key.
 fn derive_key(secret: &Secret) -> Secret {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
         .expect("HMAC accepts any key length");
     mac.update(b"userhub-web session cookie key v1");
     let bytes = mac.finalize().into_bytes();
-    Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    Secret::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 #[cfg(test)]
@@ -155,19 +155,25 @@ mod tests {
         let config =
             Config::from_pairs([("ENVIRONMENT", "development")], Environment::production())
                 .unwrap();
-        let secret = Secret::new("dev-secret");
+        let secret = Secret::from("dev-secret");
         let a = WebSettings::load(&config, Some(&secret)).unwrap();
         let b = WebSettings::load(&config, Some(&secret)).unwrap();
         assert!(a.cookie_key_derived);
-        assert_eq!(a.cookie_key, b.cookie_key);
-        assert_ne!(a.cookie_key.expose(), "dev-secret");
-        assert!(a.cookie_key.expose().len() >= MIN_COOKIE_KEY_BYTES);
+        assert_eq!(a.cookie_key.expose_secret(), b.cookie_key.expose_secret());
+        assert_ne!(a.cookie_key.expose_secret(), "dev-secret");
+        assert!(a.cookie_key.expose_secret().len() >= MIN_COOKIE_KEY_BYTES);
         let via_env =
             from_pairs(&[("ENVIRONMENT", "development"), ("SECRET_KEY", "dev-secret")]).unwrap();
-        assert_eq!(via_env.cookie_key, a.cookie_key);
+        assert_eq!(
+            via_env.cookie_key.expose_secret(),
+            a.cookie_key.expose_secret()
+        );
         let via_alias =
             from_pairs(&[("FASTAPI_ENV", "local"), ("SECRET_KEY", "dev-secret")]).unwrap();
-        assert_eq!(via_alias.cookie_key, a.cookie_key);
+        assert_eq!(
+            via_alias.cookie_key.expose_secret(),
+            a.cookie_key.expose_secret()
+        );
     }
 
     #[test]

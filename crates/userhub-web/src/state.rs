@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use http::HeaderMap;
+use userhub_core::config::ExposeSecret;
 
 use crate::api::ApiClient;
 use crate::cookie::SessionCookie;
@@ -23,7 +24,7 @@ impl WebState {
     pub fn new(settings: WebSettings, transport: SharedTransport) -> Self {
         let api = ApiClient::new(transport, settings.api_timeout);
         let session_cookie = SessionCookie::new(
-            settings.cookie_key.expose().as_bytes(),
+            settings.cookie_key.expose_secret().as_bytes(),
             settings.session_max_age,
         );
         Self {

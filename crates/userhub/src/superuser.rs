@@ -8,6 +8,7 @@ use rand::distributions::Alphanumeric;
 use tracing::info;
 use userhub_api::AppState;
 use userhub_api::accounts::{self, AccountError, NewAccount};
+use userhub_core::config::ExposeSecret;
 use userhub_core::security::HashError;
 use userhub_core::{Email, User};
 use userhub_storage::StorageError;
@@ -30,7 +31,9 @@ pub async fn ensure_first_superuser(state: &AppState) -> Result<(), SuperuserErr
         &settings.first_superuser,
         &settings.first_superuser_password,
     ) {
-        (Some(email), Some(password)) => (email.clone(), password.expose().to_owned(), false),
+        (Some(email), Some(password)) => {
+            (email.clone(), password.expose_secret().to_owned(), false)
+        }
         (email, None) if settings.environment.is_development() => {
             let email = email
                 .clone()

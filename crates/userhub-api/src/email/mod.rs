@@ -10,7 +10,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tracing::{instrument, warn};
-use userhub_core::config::MailSettings;
+use userhub_core::config::{ExposeSecret, MailSettings};
 use userhub_telemetry::Metrics;
 
 pub use templates::EmailContent;
@@ -135,7 +135,10 @@ fn build_transport(
         }
     };
     if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
-        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose_secret().to_owned(),
+        ));
     }
     Some(builder.build())
 }

@@ -6,4 +6,6 @@ mod settings;
 pub use settings::{
     DEFAULT_PORT, DatabaseSettings, MailSettings, RateLimitSettings, ServerSettings, Settings,
 };
-pub use userhub_config::{Config, ConfigError, ConnectionSettings, Environment, Secret};
+pub use userhub_config::{
+    Config, ConfigError, ConnectionSettings, Environment, ExposeSecret, Secret,
+};

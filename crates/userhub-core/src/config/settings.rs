@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use rand::RngCore;
 
-use super::{Config, ConfigError, Environment, Secret};
+use super::{Config, ConfigError, Environment, ExposeSecret, Secret};
 use crate::Email;
 
 /// The placeholder the reference ships; refused outside development.
@@ -223,7 +223,7 @@ impl Settings {
         };
         let first_superuser_password = api.first_superuser_password.clone();
         if let Some(p) = &first_superuser_password
-            && crate::Password::parse(p.expose()).is_err()
+            && crate::Password::parse(p.expose_secret()).is_err()
         {
             return Err(ConfigError::new(
                 "FIRST_SUPERUSER_PASSWORD",
@@ -258,7 +258,7 @@ impl Settings {
     /// placeholder key is only allowed on a loopback listener (`bind`).
     fn refuse_weak_keys(&self, bind: SocketAddr) -> Result<(), ConfigError> {
         if self.environment.is_development() {
-            if is_known_placeholder(self.secret_key.expose()) && !bind.ip().is_loopback() {
+            if is_known_placeholder(self.secret_key.expose_secret()) && !bind.ip().is_loopback() {
                 return Err(ConfigError::new(
                     "SECRET_KEY",
                     format!(
@@ -276,13 +276,13 @@ impl Settings {
                 ),
             )
         };
-        let len = self.secret_key.expose().len();
-        if len < MIN_SECRET_KEY_BYTES || is_known_placeholder(self.secret_key.expose()) {
+        let len = self.secret_key.expose_secret().len();
+        if len < MIN_SECRET_KEY_BYTES || is_known_placeholder(self.secret_key.expose_secret()) {
             return Err(short("SECRET_KEY", len));
         }
         for key in &self.previous_secret_keys {
-            if key.expose().len() < MIN_SECRET_KEY_BYTES {
-                return Err(short("SECRET_KEYS_PREVIOUS", key.expose().len()));
+            if key.expose_secret().len() < MIN_SECRET_KEY_BYTES {
+                return Err(short("SECRET_KEYS_PREVIOUS", key.expose_secret().len()));
             }
         }
         Ok(())
@@ -301,20 +301,26 @@ impl Settings {
                 ),
             )
         };
-        if self.secret_key.expose() == PLACEHOLDER {
+        if self.secret_key.expose_secret() == PLACEHOLDER {
             return Err(placeholder("SECRET_KEY"));
         }
         if self
             .first_superuser_password
             .as_ref()
-            .is_some_and(|p| p.expose() == PLACEHOLDER)
+            .is_some_and(|p| p.expose_secret() == PLACEHOLDER)
         {
             return Err(placeholder("FIRST_SUPERUSER_PASSWORD"));
         }
-        if config.api.postgres_password.as_ref().map(Secret::expose) == Some(PLACEHOLDER) {
+        if config
+            .api
+            .postgres_password
+            .as_ref()
+            .map(Secret::expose_secret)
+            == Some(PLACEHOLDER)
+        {
             return Err(placeholder("POSTGRES_PASSWORD"));
         }
-        if url_password(self.database.url.expose()).as_deref() == Some(PLACEHOLDER) {
+        if url_password(self.database.url.expose_secret()).as_deref() == Some(PLACEHOLDER) {
             return Err(placeholder("DATABASE_URL"));
         }
         Ok(())
@@ -322,7 +328,7 @@ impl Settings {
 
     /// Whether the database is PostgreSQL (else SQLite).
     pub fn is_postgres(&self) -> bool {
-        let url = self.database.url.expose();
+        let url = self.database.url.expose_secret();
         url.starts_with("postgres://") || url.starts_with("postgresql://")
     }
 }
@@ -332,7 +338,7 @@ fn database_url(config: &Config, data_dir: &Path) -> Result<Secret, ConfigError>
     if let Some(url) = &api.database_url {
         let ok = ["postgres://", "postgresql://", "sqlite:"]
             .iter()
-            .any(|p| url.expose().starts_with(p));
+            .any(|p| url.expose_secret().starts_with(p));
         if !ok {
             return Err(ConfigError::new(
                 "DATABASE_URL",
@@ -343,16 +349,19 @@ fn database_url(config: &Config, data_dir: &Path) -> Result<Secret, ConfigError>
     }
     if let Some(server) = &api.postgres_server {
         let user = api.postgres_user.as_deref().unwrap_or("postgres");
-        let password = api.postgres_password.as_ref().map_or("", Secret::expose);
+        let password = api
+            .postgres_password
+            .as_ref()
+            .map_or("", Secret::expose_secret);
         let db = api.postgres_db.as_deref().unwrap_or("app");
-        return Ok(Secret::new(format!(
+        return Ok(Secret::from(format!(
             "postgres://{}:{}@{server}:{}/{db}",
             encode(user),
             encode(password),
             api.postgres_port
         )));
     }
-    Ok(Secret::new(format!(
+    Ok(Secret::from(format!(
         "sqlite://{}?mode=rwc",
         data_dir.join("userhub.db").display()
     )))
@@ -386,7 +395,7 @@ fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret, ConfigError> {
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let key = existing.trim();
         if !key.is_empty() {
-            return Ok(Secret::new(key));
+            return Ok(Secret::from(key));
         }
     }
     create_private_dir(data_dir).map_err(io_err)?;
@@ -394,7 +403,7 @@ fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret, ConfigError> {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     write_private(&path, &key).map_err(io_err)?;
-    Ok(Secret::new(key))
+    Ok(Secret::from(key))
 }
 
 /// `create_dir_all`, the directories it creates `0700` (the data directory
@@ -554,9 +563,9 @@ mod tests {
         let a = load(pairs, Environment::Development).unwrap();
         let b = load(pairs, Environment::Development).unwrap();
         assert!(a.secret_key_generated);
-        assert_eq!(a.secret_key, b.secret_key);
-        assert!(a.secret_key.expose().len() >= 40);
-        assert!(a.database.url.expose().starts_with("sqlite://"));
+        assert_eq!(a.secret_key.expose_secret(), b.secret_key.expose_secret());
+        assert!(a.secret_key.expose_secret().len() >= 40);
+        assert!(a.database.url.expose_secret().starts_with("sqlite://"));
     }
 
     #[test]
@@ -579,7 +588,10 @@ mod tests {
             ("POSTGRES_DB", "app"),
         ])
         .unwrap();
-        assert_eq!(s.database.url.expose(), "postgres://app:p%40ss@db:5432/app");
+        assert_eq!(
+            s.database.url.expose_secret(),
+            "postgres://app:p%40ss@db:5432/app"
+        );
         assert!(s.is_postgres());
     }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use userhub::{Mode, healthcheck, launch, shutdown, superuser};
-use userhub_core::config::{Config, ConfigError, Environment, Settings};
+use userhub_core::config::{Config, ConfigError, Environment, ExposeSecret, Settings};
 use userhub_core::{Email, Password};
 use userhub_storage::Database;
 use userhub_telemetry::{Metrics, TelemetryGuard, TelemetrySettings};
@@ -80,7 +80,7 @@ async fn create_superuser(config: &Config, email: &str) -> Result<(), CliError> 
     let _telemetry = init_telemetry(config)?;
     let email = Email::parse(email).map_err(|e| CliError::Usage(format!("--email: {}", e.msg)))?;
     let (password, generated) = match &config.api.superuser_password {
-        Some(p) => (p.expose().to_owned(), false),
+        Some(p) => (p.expose_secret().to_owned(), false),
         None => (superuser::generate_password(), true),
     };
     if Password::parse(&password).is_err() {

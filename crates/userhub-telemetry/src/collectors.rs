@@ -8,20 +8,27 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-/// A snapshot of a connection pool, read on every scrape.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolStats {
-    pub in_use: u64,
-    pub idle: u64,
-    pub max: u64,
+/// One reading of a connection pool, taken on every scrape. Telemetry knows
+/// no storage: the binary implements this over the storage layer's
+/// `PoolStats` (`userhub::db_metrics`), so the snapshot is defined once.
+pub trait PoolGauges {
+    /// Connections lent out.
+    fn in_use(&self) -> u64;
+    /// Open connections not lent out.
+    fn idle(&self) -> u64;
+    /// The most connections the pool opens.
+    fn max(&self) -> u64;
     /// Tasks waiting for a connection.
-    pub waiters: u64,
+    fn waiters(&self) -> u64;
 }
 
-/// Shared slot for the pool-stats function.
-type PoolSource = RwLock<Option<Arc<dyn Fn() -> PoolStats + Send + Sync>>>;
+/// Takes one reading of the pool.
+pub(crate) type PoolReader = Arc<dyn Fn() -> Box<dyn PoolGauges> + Send + Sync>;
 
-/// Pool gauges from the function the storage layer registered.
+/// Shared slot for the pool reader.
+type PoolSource = RwLock<Option<PoolReader>>;
+
+/// Pool gauges from the reader the storage layer registered.
 #[derive(Default)]
 pub(crate) struct PoolCollector {
     source: PoolSource,
@@ -34,7 +41,7 @@ impl std::fmt::Debug for PoolCollector {
 }
 
 impl PoolCollector {
-    pub(crate) fn set_source(&self, source: Arc<dyn Fn() -> PoolStats + Send + Sync>) {
+    pub(crate) fn set_source(&self, source: PoolReader) {
         *self.source.write().unwrap_or_else(|e| e.into_inner()) = Some(source);
     }
 }
@@ -58,7 +65,7 @@ impl Collector for PoolCollector {
                 None,
                 gauge(0).metric_type(),
             )?;
-            for (state, value) in [("used", stats.in_use), ("idle", stats.idle)] {
+            for (state, value) in [("used", stats.in_use()), ("idle", stats.idle())] {
                 let labels = [("db_client_connection_state", state)];
                 gauge(value).encode(family.encode_family(&labels)?)?;
             }
@@ -67,12 +74,12 @@ impl Collector for PoolCollector {
             (
                 "db_client_connection_max",
                 "Maximum number of connections the pool opens",
-                stats.max,
+                stats.max(),
             ),
             (
                 "db_client_connection_pending_requests",
                 "Tasks waiting to acquire a connection",
-                stats.waiters,
+                stats.waiters(),
             ),
         ] {
             let metric = gauge(value);

@@ -38,7 +38,7 @@ pub mod testing;
 
 pub use admin::{AdminServer, admin_router};
 pub use build_info::BuildInfo;
-pub use collectors::PoolStats;
+pub use collectors::PoolGauges;
 pub use error::TelemetryError;
 pub use exposition::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 pub use http_layer::{HttpTelemetry, HttpTelemetryLayer, UNMATCHED_ROUTE, record_user_id};

@@ -16,7 +16,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::build_info::BuildInfo;
-use crate::collectors::{PoolCollector, PoolStats, ProcessCollector};
+use crate::collectors::{PoolCollector, PoolGauges, ProcessCollector};
 
 /// HTTP request duration buckets: sub-millisecond to 10 s.
 pub const HTTP_BUCKETS: [f64; 16] = [
@@ -337,8 +337,13 @@ impl Metrics {
 
     /// Registers the function read on every scrape for the pool gauges
     /// (in use, idle, max, waiters). The last registration wins.
-    pub fn set_pool_stats_source(&self, source: impl Fn() -> PoolStats + Send + Sync + 'static) {
-        self.inner.pool.set_source(Arc::new(source));
+    pub fn set_pool_stats_source<G: PoolGauges + 'static>(
+        &self,
+        source: impl Fn() -> G + Send + Sync + 'static,
+    ) {
+        self.inner
+            .pool
+            .set_source(Arc::new(move || Box::new(source())));
     }
 
     pub(crate) fn http_active(&self, method: &'static str) -> Gauge {
@@ -393,6 +398,23 @@ mod tests {
         assert_eq!(series(&text, "userhub_logins_total{").len(), 4, "{text}");
     }
 
+    struct EmptyPool;
+
+    impl PoolGauges for EmptyPool {
+        fn in_use(&self) -> u64 {
+            0
+        }
+        fn idle(&self) -> u64 {
+            0
+        }
+        fn max(&self) -> u64 {
+            0
+        }
+        fn waiters(&self) -> u64 {
+            0
+        }
+    }
+
     #[test]
     fn the_web_registry_exposes_only_http_process_and_build_families() {
         let metrics = Metrics::http_only();
@@ -400,7 +422,7 @@ mod tests {
         metrics.record_email("test", "sent");
         metrics.record_login(LoginOutcome::Success);
         metrics.record_db_operation("select", "user", 0.001);
-        metrics.set_pool_stats_source(PoolStats::default);
+        metrics.set_pool_stats_source(|| EmptyPool);
         let text = metrics.render(Format::PrometheusText);
         let families: std::collections::BTreeSet<&str> = text
             .lines()

@@ -245,13 +245,7 @@ fn metrics_parse_as_prometheus_text_and_openmetrics() {
     fx.metrics.record_items_deleted(2);
     fx.metrics.record_email("test", "sent");
     fx.metrics.record_rate_limited("login");
-    fx.metrics
-        .set_pool_stats_source(|| userhub_telemetry::PoolStats {
-            in_use: 3,
-            idle: 2,
-            max: 10,
-            waiters: 1,
-        });
+    fx.metrics.set_pool_stats_source(|| FixedPool);
     fx.rt.block_on(async {
         // Each test may run in its own process (nextest): make one request
         // here so the HTTP histogram has a series to expose.
@@ -332,6 +326,24 @@ fn admin_listener_answers_health_probes() {
             assert_eq!(resp.status(), 200, "{path}");
         }
     });
+}
+
+/// A pool with 3 connections in use, 2 idle, 10 at most and 1 task waiting.
+struct FixedPool;
+
+impl userhub_telemetry::PoolGauges for FixedPool {
+    fn in_use(&self) -> u64 {
+        3
+    }
+    fn idle(&self) -> u64 {
+        2
+    }
+    fn max(&self) -> u64 {
+        10
+    }
+    fn waiters(&self) -> u64 {
+        1
+    }
 }
 
 fn uuid_like(s: &str) -> bool {

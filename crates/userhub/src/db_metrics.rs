@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use userhub_storage::observe::{DbObserver, DbOutcome, DbQuery, PoolStatsSource};
-use userhub_telemetry::{Metrics, PoolStats};
+use userhub_storage::observe::{DbObserver, DbOutcome, DbQuery, PoolStats, PoolStatsSource};
+use userhub_telemetry::{Metrics, PoolGauges};
 
 /// Records each query's duration (and pool timeouts) and exposes the pool's
 /// occupancy on every scrape.
@@ -21,14 +21,24 @@ impl DbObserver for DbMetrics {
     }
 
     fn watch_pool(&self, stats: PoolStatsSource) {
-        self.0.set_pool_stats_source(move || {
-            let s = stats();
-            PoolStats {
-                in_use: s.in_use,
-                idle: s.idle,
-                max: s.max,
-                waiters: s.waiters,
-            }
-        });
+        self.0.set_pool_stats_source(move || Reading(stats()));
+    }
+}
+
+/// The storage layer's pool snapshot, read by telemetry's pool gauges.
+struct Reading(PoolStats);
+
+impl PoolGauges for Reading {
+    fn in_use(&self) -> u64 {
+        self.0.in_use
+    }
+    fn idle(&self) -> u64 {
+        self.0.idle
+    }
+    fn max(&self) -> u64 {
+        self.0.max
+    }
+    fn waiters(&self) -> u64 {
+        self.0.waiters
     }
 }

@@ -2,15 +2,16 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::form::{Deletion, if_confirmed, show, submit};
+use super::records::{Listing, find};
 use super::{Authed, PageQuery, WebError, parse_id};
 use crate::api::{UserCreate, UserPublic, UserUpdate};
 use crate::state::WebState;
-use crate::views::{AdminPage, Pager, UserFormPage};
+use crate::views::{AdminPage, UserFormPage};
 
 pub async fn list(
     State(state): State<WebState>,
@@ -18,20 +19,15 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
     authed.require_superuser()?;
-    let size = state.settings.page_size;
-    let page = query.page();
-    let skip = (page - 1) * u64::from(size);
-    let users = state.api.users(authed.caller(), skip, size).await?;
-    let pager = Pager::new("/admin", page, users.count, size);
-    if users.data.is_empty() && page > pager.pages {
-        return Ok(Redirect::to(&format!("/admin?page={}", pager.pages)).into_response());
-    }
-    let me_id = authed.user.id;
-    let ctx = authed.ctx("Admin", "admin");
-    show(&AdminPage {
-        ctx,
+    let listing = Listing::new("/admin", &query, state.settings.page_size);
+    let users = state
+        .api
+        .users(authed.caller(), listing.skip(), listing.limit())
+        .await?;
+    listing.show(users.data.is_empty(), users.count, |pager| AdminPage {
+        ctx: authed.ctx("Admin", "admin"),
         users: users.data,
-        me_id,
+        me_id: authed.user.id,
         count: users.count,
         pager,
     })
@@ -94,27 +90,30 @@ impl AdminUserForm {
 }
 
 /// The user the path names, shown to superusers only.
-async fn find(state: &WebState, authed: &Authed, id: &str) -> Result<(Uuid, UserPublic), WebError> {
+async fn find_user(
+    state: &WebState,
+    authed: &Authed,
+    id: &str,
+) -> Result<(Uuid, UserPublic), WebError> {
     authed.require_superuser()?;
-    let id = parse_id(id)?;
-    Ok((id, state.api.user(authed.caller(), &id).await?))
+    find(id, async |id| state.api.user(authed.caller(), id).await).await
 }
 
 fn form_page(
     authed: &Authed,
-    editing: Option<&str>,
+    editing: Option<&Uuid>,
     form: &UserForm,
     error: Option<String>,
 ) -> UserFormPage {
-    let (heading, action, submit) = match editing {
-        Some(id) => ("Edit user", format!("/admin/users/{id}"), "Save"),
-        None => ("Add user", "/admin/users".to_owned(), "Save"),
+    let (heading, action) = match editing {
+        Some(id) => ("Edit user", format!("/admin/users/{id}")),
+        None => ("Add user", "/admin/users".to_owned()),
     };
     UserFormPage {
         ctx: authed.ctx(heading, "admin"),
         heading,
         action,
-        submit,
+        submit: "Save",
         is_new: editing.is_none(),
         email: form.email.clone(),
         full_name: form.full_name.clone().unwrap_or_default(),
@@ -155,7 +154,7 @@ pub async fn edit_page(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (id, user) = find(&state, &authed, &id).await?;
+    let (id, user) = find_user(&state, &authed, &id).await?;
     let form = UserForm {
         email: user.email,
         full_name: user.full_name,
@@ -163,7 +162,7 @@ pub async fn edit_page(
         is_active: user.is_active,
         is_superuser: user.is_superuser,
     };
-    show(&form_page(&authed, Some(&id.to_string()), &form, None))
+    show(&form_page(&authed, Some(&id), &form, None))
 }
 
 pub async fn update(
@@ -180,7 +179,7 @@ pub async fn update(
     submit(
         if_confirmed(&form.password, &form.confirm_password, call),
         |_| authed.done("/admin", "User updated successfully."),
-        |error| form_page(&authed, Some(&id.to_string()), &user, Some(error)),
+        |error| form_page(&authed, Some(&id), &user, Some(error)),
     )
     .await
 }
@@ -204,7 +203,7 @@ pub async fn delete_page(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (id, user) = find(&state, &authed, &id).await?;
+    let (id, user) = find_user(&state, &authed, &id).await?;
     deletion(&id).ask(&authed, warning(&user.email))
 }
 

@@ -2,16 +2,15 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::form::{Deletion, show, submit};
+use super::records::{Listing, find};
 use super::{Authed, PageQuery, WebError, parse_id};
-use crate::api::ItemPublic;
 use crate::state::WebState;
-use crate::views::{ItemFormPage, ItemsPage, Pager, render};
+use crate::views::{ItemFormPage, ItemsPage};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -25,53 +24,43 @@ pub async fn list(
     authed: Authed,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
-    let size = state.settings.page_size;
-    let page = query.page();
-    let skip = (page - 1) * u64::from(size);
-    let items = state.api.items(authed.caller(), skip, size).await?;
-    let pager = Pager::new("/items", page, items.count, size);
-    if items.data.is_empty() && page > pager.pages {
-        return Ok(Redirect::to(&format!("/items?page={}", pager.pages)).into_response());
-    }
-    let ctx = authed.ctx("Items", "items");
-    show(&ItemsPage {
-        ctx,
+    let listing = Listing::new("/items", &query, state.settings.page_size);
+    let items = state
+        .api
+        .items(authed.caller(), listing.skip(), listing.limit())
+        .await?;
+    listing.show(items.data.is_empty(), items.count, |pager| ItemsPage {
+        ctx: authed.ctx("Items", "items"),
         items: items.data,
         count: items.count,
         pager,
     })
 }
 
-/// The item the path names.
-async fn find(state: &WebState, authed: &Authed, id: &str) -> Result<(Uuid, ItemPublic), WebError> {
-    let id = parse_id(id)?;
-    Ok((id, state.api.item(authed.caller(), &id).await?))
-}
-
 fn form_page(
     authed: &Authed,
-    editing: Option<&str>,
+    editing: Option<&Uuid>,
     title: &str,
     description: &str,
     error: Option<String>,
 ) -> ItemFormPage {
-    let (heading, action, submit) = match editing {
-        Some(id) => ("Edit item", format!("/items/{id}"), "Save"),
-        None => ("Add item", "/items".to_owned(), "Save"),
+    let (heading, action) = match editing {
+        Some(id) => ("Edit item", format!("/items/{id}")),
+        None => ("Add item", "/items".to_owned()),
     };
     ItemFormPage {
         ctx: authed.ctx(heading, "items"),
         heading,
         action,
-        submit,
+        submit: "Save",
         title: title.to_owned(),
         description: description.to_owned(),
         error,
     }
 }
 
-pub async fn new_page(authed: Authed) -> Response {
-    render(StatusCode::OK, &form_page(&authed, None, "", "", None))
+pub async fn new_page(authed: Authed) -> Result<Response, WebError> {
+    show(&form_page(&authed, None, "", "", None))
 }
 
 pub async fn create(
@@ -94,8 +83,7 @@ pub async fn edit_page(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (id, item) = find(&state, &authed, &id).await?;
-    let id = id.to_string();
+    let (id, item) = find(&id, async |id| state.api.item(authed.caller(), id).await).await?;
     show(&form_page(
         &authed,
         Some(&id),
@@ -119,7 +107,6 @@ pub async fn update(
             .update_item(authed.caller(), &id, title, &form.description),
         |_| authed.done("/items", "Item updated successfully."),
         |error| {
-            let id = id.to_string();
             form_page(
                 &authed,
                 Some(&id),
@@ -151,7 +138,7 @@ pub async fn delete_page(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (id, item) = find(&state, &authed, &id).await?;
+    let (id, item) = find(&id, async |id| state.api.item(authed.caller(), id).await).await?;
     deletion(&id).ask(&authed, warning(&item.title))
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod form;
 pub mod items;
+pub mod records;
 pub mod settings;
 
 use std::net::SocketAddr;
